@@ -1,0 +1,425 @@
+//! Persistence for Charla: one [`Store`] trait, implemented for SQLite (embedded default)
+//! and PostgreSQL.
+//!
+//! Every write method is one transaction: it applies the domain rules of `charla-core`,
+//! appends the realtime events it causes to the event log in the same transaction, and
+//! returns only once the transaction is durable. Callers publish the returned events.
+
+use async_trait::async_trait;
+use charla_core::access::{ConversationAccess, Viewer};
+use charla_core::*;
+use serde::{Deserialize, Serialize};
+
+pub mod error;
+pub mod sql;
+
+pub use error::{StoreError, StoreResult};
+
+/// An entry of the durable event log, what WebSocket clients receive and resume from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log; strictly increasing.
+    pub seq: i64,
+    pub workspace_id: Id,
+    /// `conversation.created`, `conversation.updated`, `conversation.deleted`,
+    /// `message.created`, `message.updated`, `notification.created`, `presence.updated`,
+    /// `channel.updated`, `user.updated`...
+    pub kind: String,
+    /// Set for events about a conversation: who may receive it is decided from this.
+    pub access: Option<ConversationAccess>,
+    /// Set for events meant for one user only (notifications).
+    pub user_id: Option<Id>,
+    /// The domain record concerned, serialised with serde (a `Conversation`, `Message`,
+    /// `Notification`, `User`...). The server converts it to the wire shape.
+    pub payload: serde_json::Value,
+    pub created_at: Millis,
+}
+
+/// What a write returns: its result and the events it appended.
+#[derive(Debug, Clone)]
+pub struct Written<T> {
+    pub value: T,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub workspace_id: Id,
+    pub email: String,
+    pub name: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub flags: Flags,
+    pub language: Language,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub flags: Option<Flags>,
+    pub language: Option<Language>,
+    pub max_concurrent: Option<i64>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub workspace_id: Id,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub secret: String,
+    pub webhook_url: Option<String>,
+    pub routing_mode: RoutingMode,
+    pub max_message_length: i64,
+    pub auto_close_after_secs: Option<i64>,
+    pub response_time_limit_secs: i64,
+    pub greeting: Option<String>,
+    pub settings: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub webhook_url: Option<Option<String>>,
+    pub routing_mode: Option<RoutingMode>,
+    pub max_message_length: Option<i64>,
+    pub auto_close_after_secs: Option<Option<i64>>,
+    pub response_time_limit_secs: Option<i64>,
+    pub greeting: Option<Option<String>>,
+    pub settings: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub telegram_username: Option<Option<String>>,
+    pub telegram_id: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    pub custom_attributes: Option<String>,
+}
+
+/// What a channel tells us about the sender of an inbound message.
+#[derive(Debug, Clone, Default)]
+pub struct ContactInput {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    pub channel_id: Id,
+    /// The provider's message id; a second delivery with the same id is a duplicate.
+    pub provider_message_id: String,
+    pub contact: ContactInput,
+    pub text: String,
+    /// Attachments already stored (see [`Store::create_attachment`]).
+    pub attachment_ids: Vec<Id>,
+    pub is_group: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// True when the provider id was seen before: nothing was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOutgoing {
+    pub conversation_id: Id,
+    pub author: Author,
+    /// Outbound or Note.
+    pub kind: MessageKind,
+    pub text: String,
+    pub reply_to: Option<Id>,
+    /// Idempotency key: the same (conversation, client_msg_id) returns the first message.
+    pub client_msg_id: Option<String>,
+    pub attachment_ids: Vec<Id>,
+}
+
+/// A conversation list request (DESIGN §2 Inbox). All filters combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub section: Section,
+    pub status: Option<Status>,
+    pub assignee_id: Option<Id>,
+    pub team_id: Option<Id>,
+    pub channel_id: Option<Id>,
+    pub tag: TagFilter,
+    pub last_author: Option<AuthorType>,
+    pub owned_by_bot: Option<bool>,
+    pub unanswered: Option<bool>,
+    pub contact_id: Option<Id>,
+    /// last_activity_at within [from, to).
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub search: Option<charla_core::search::SearchTerm>,
+    pub sort: Sort,
+    /// Opaque position returned as `next_cursor` by the previous page.
+    pub cursor: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Section {
+    /// Assigned to the viewer.
+    Mine,
+    /// Nobody assigned.
+    Unassigned,
+    /// Everything the viewer may see.
+    #[default]
+    All,
+    /// Assigned to someone else.
+    Teammates,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TagFilter {
+    #[default]
+    Any,
+    /// The contact has all of these tags.
+    All(Vec<Id>),
+    /// The contact has no tags.
+    None,
+    /// The contact has at least one pinned tag.
+    PinnedOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Unanswered first, earliest due first (closest to / furthest past the response-time
+    /// limit), then answered ones by last activity.
+    #[default]
+    ProcessingOrder,
+    LastActivity,
+}
+
+/// Pending counters per section: attentions waiting for an answer (open and unanswered),
+/// over what the viewer may see and the same filters minus the section.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionCounts {
+    pub mine: i64,
+    pub unassigned: i64,
+    pub all: i64,
+    pub teammates: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub conversation: Conversation,
+    pub contact: Option<Contact>,
+    pub identity: ContactIdentity,
+    /// For the viewer.
+    pub read: ReadState,
+    pub draft: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationRow>,
+    pub counts: SectionCounts,
+    pub next_cursor: Option<String>,
+}
+
+/// A due piece of timed work, claimed by one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: Id,
+    pub kind: JobKind,
+    /// The object it concerns (an attention for auto-close/snooze, a message for delivery).
+    pub target_id: Id,
+    pub run_at: Millis,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    AutoClose,
+    SnoozeWake,
+    Deliver,
+}
+
+/// What the server needs to deliver one outbound message.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub message: Message,
+    pub channel: Channel,
+    pub identity: ContactIdentity,
+    pub conversation: Conversation,
+}
+
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    /// Accepted by the provider: status `sent`.
+    Sent { provider_id: Option<String> },
+    /// Try again at this time (attempt count is incremented).
+    Retry { at: Millis, error: String },
+    /// Give up: status `failed` with this reason.
+    Failed { error: String },
+}
+
+/// A contact as its conversations' list shows it, with tag ids.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    pub search: Option<charla_core::search::SearchTerm>,
+    pub after_id: Option<Id>,
+    pub limit: i64,
+}
+
+/// The persistence interface. Implementations: [`sql::SqliteStore`], [`sql::PgStore`].
+///
+/// Conventions: every method is scoped by `workspace_id` where the object belongs to one, and
+/// answers `StoreError::NotFound` for an object of another workspace. Permission checks are
+/// the caller's (via `charla_core::access`), except list queries, which take the [`Viewer`]
+/// and return only what it may see.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations. Idempotent.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Cheap readiness check.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A server-wide random secret (created on first call), for signing session tokens.
+    async fn server_secret(&self) -> StoreResult<Vec<u8>>;
+    /// Flushes and closes connections (the SQLite writer commits what it holds).
+    async fn shutdown(&self);
+
+    // --- workspaces and users
+    async fn create_workspace(&self, name: &str) -> StoreResult<Workspace>;
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>>;
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn get_user(&self, workspace_id: Id, id: Id) -> StoreResult<User>;
+    /// For login: the user (any workspace) and their password hash.
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
+    async fn list_users(&self, workspace_id: Id) -> StoreResult<Vec<User>>;
+    async fn update_user(&self, workspace_id: Id, id: Id, patch: UserPatch) -> StoreResult<Written<User>>;
+    /// The viewer record of a user: role, flags, channel and team memberships.
+    async fn viewer(&self, workspace_id: Id, user_id: Id) -> StoreResult<Viewer>;
+    /// Records activity and the presence the user chose; emits `presence.updated` when the
+    /// effective presence changes.
+    async fn touch_presence(&self, user_id: Id, presence: Option<Presence>, now: Millis) -> StoreResult<Written<User>>;
+    /// Users whose last activity is older than 30 minutes become offline (events emitted).
+    async fn sweep_presence(&self, now: Millis) -> StoreResult<Vec<Event>>;
+
+    // --- teams
+    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Team>;
+    async fn list_teams(&self, workspace_id: Id) -> StoreResult<Vec<Team>>;
+    async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team>;
+    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Team>;
+    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- channels
+    async fn create_channel(&self, channel: NewChannel) -> StoreResult<Channel>;
+    async fn get_channel(&self, workspace_id: Id, id: Id) -> StoreResult<Channel>;
+    /// For inbound webhooks, which name only the channel.
+    async fn get_channel_by_id(&self, id: Id) -> StoreResult<Channel>;
+    async fn list_channels(&self, workspace_id: Id) -> StoreResult<Vec<Channel>>;
+    async fn update_channel(&self, workspace_id: Id, id: Id, patch: ChannelPatch) -> StoreResult<Written<Channel>>;
+    async fn set_channel_secret(&self, workspace_id: Id, id: Id, secret: &str) -> StoreResult<Channel>;
+    /// Replaces the member list (ids of users of the same workspace, else `Invalid`).
+    async fn set_channel_members(&self, workspace_id: Id, id: Id, user_ids: &[Id]) -> StoreResult<Written<Channel>>;
+    async fn delete_channel(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- contacts and tags
+    async fn get_contact(&self, workspace_id: Id, id: Id) -> StoreResult<Contact>;
+    async fn list_contacts(&self, workspace_id: Id, query: ContactQuery) -> StoreResult<Vec<Contact>>;
+    async fn create_contact(&self, workspace_id: Id, name: &str, patch: ContactPatch) -> StoreResult<Contact>;
+    async fn update_contact(&self, workspace_id: Id, id: Id, patch: ContactPatch) -> StoreResult<Written<Contact>>;
+    async fn set_contact_blocked(&self, workspace_id: Id, id: Id, blocked: bool) -> StoreResult<Written<Contact>>;
+    async fn set_contact_tags(&self, workspace_id: Id, id: Id, tag_ids: &[Id]) -> StoreResult<Written<Contact>>;
+    /// Conversations of a contact (all of its identities), newest activity first.
+    async fn contact_conversations(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>>;
+    async fn create_tag(&self, workspace_id: Id, name: &str, color: &str, pinned: bool) -> StoreResult<Tag>;
+    async fn list_tags(&self, workspace_id: Id) -> StoreResult<Vec<Tag>>;
+    async fn update_tag(&self, workspace_id: Id, id: Id, name: Option<&str>, color: Option<&str>, pinned: Option<bool>) -> StoreResult<Tag>;
+    async fn delete_tag(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- close reasons and canned responses
+    async fn create_close_reason(&self, workspace_id: Id, name: &str) -> StoreResult<CloseReason>;
+    async fn list_close_reasons(&self, workspace_id: Id) -> StoreResult<Vec<CloseReason>>;
+    async fn delete_close_reason(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+    async fn create_canned_response(&self, workspace_id: Id, owner_id: Option<Id>, shortcut: &str, text: &str) -> StoreResult<CannedResponse>;
+    /// Workspace-wide ones and the user's personal ones.
+    async fn list_canned_responses(&self, workspace_id: Id, user_id: Id) -> StoreResult<Vec<CannedResponse>>;
+    async fn get_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<CannedResponse>;
+    async fn update_canned_response(&self, workspace_id: Id, id: Id, shortcut: Option<&str>, text: Option<&str>) -> StoreResult<CannedResponse>;
+    async fn delete_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- conversations
+    async fn list_conversations(&self, viewer: &Viewer, filter: ConversationFilter) -> StoreResult<ConversationPage>;
+    async fn get_conversation(&self, workspace_id: Id, id: Id) -> StoreResult<Conversation>;
+    /// The list row of one conversation for a user (contact, read state, draft).
+    async fn conversation_row(&self, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow>;
+    async fn list_attentions(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>>;
+    /// An inbound message: dedup by provider id; finds or creates the identity, contact and
+    /// conversation; opens or wakes the attention (routing it in `auto` channels); a blocked
+    /// contact's message is kept hidden and causes no events. Emits conversation/message
+    /// events and `new_message` notifications.
+    async fn ingest_inbound(&self, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>>;
+    /// An operator's outbound message or note. Outbound messages get status `queued` and a
+    /// delivery job (the outbox). Idempotent on `client_msg_id`.
+    async fn send_message(&self, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>>;
+    /// History, newest first, before `before_id` when given.
+    async fn list_messages(&self, workspace_id: Id, conversation_id: Id, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn get_message(&self, workspace_id: Id, id: Id) -> StoreResult<Message>;
+    /// A delivery receipt from the provider; never moves the status backwards.
+    async fn update_message_status(&self, channel_id: Id, message_id: Id, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Message>>;
+    async fn assign(&self, workspace_id: Id, conversation_id: Id, actor: Id, user_id: Option<Id>, team_id: Option<Id>, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn close(&self, workspace_id: Id, conversation_id: Id, actor: Id, reason: Option<String>, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn reopen(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    /// Schedules a wake-up job at `until`.
+    async fn snooze(&self, workspace_id: Id, conversation_id: Id, actor: Id, until: Millis, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn no_reply_needed(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    /// Read up to the latest message (clears the unread mark).
+    async fn mark_read(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>>;
+    async fn mark_unread(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>>;
+    /// Number of conversations with unread messages for the user, among those they see.
+    async fn unread_conversations(&self, viewer: &Viewer) -> StoreResult<i64>;
+    async fn detach_contact(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    /// Deletes conversations with their messages; returns the storage keys of their files.
+    async fn delete_conversations(&self, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>>;
+    async fn put_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft>;
+    async fn get_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>>;
+
+    // --- attachments
+    async fn create_attachment(&self, workspace_id: Id, name: &str, content_type: &str, size: i64, storage_key: &str, now: Millis) -> StoreResult<Attachment>;
+    async fn get_attachment(&self, workspace_id: Id, id: Id) -> StoreResult<Attachment>;
+
+    // --- notifications
+    async fn list_notifications(&self, workspace_id: Id, user_id: Id, unread_only: bool, limit: i64) -> StoreResult<Vec<Notification>>;
+    async fn mark_notification_read(&self, workspace_id: Id, user_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- event log
+    /// Events after `seq` in the workspace, oldest first.
+    async fn events_since(&self, workspace_id: Id, seq: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    async fn last_event_seq(&self) -> StoreResult<i64>;
+
+    // --- jobs (auto-close, snooze wake-up, outbound delivery)
+    /// Claims due jobs for `lease_ms`; a job is claimed by one node at a time.
+    async fn claim_jobs(&self, now: Millis, lease_ms: i64, limit: i64) -> StoreResult<Vec<Job>>;
+    /// The earliest run_at of any job, to sleep until then.
+    async fn next_job_at(&self) -> StoreResult<Option<Millis>>;
+    /// Runs an auto-close or snooze-wake job: the effect and the job's removal in one
+    /// transaction, so it happens exactly once. A stale job (the attention moved on) is just
+    /// removed.
+    async fn run_timer_job(&self, job: &Job, now: Millis) -> StoreResult<Written<()>>;
+    /// What a delivery job needs; `NotFound` when the message is gone (job removed).
+    async fn delivery(&self, job: &Job) -> StoreResult<Delivery>;
+    /// Records a delivery attempt's outcome and removes or reschedules the job.
+    async fn finish_delivery(&self, job: &Job, outcome: DeliveryOutcome, now: Millis) -> StoreResult<Written<Message>>;
+}

@@ -1,0 +1,707 @@
+//! The SQL implementation of [`Store`], for SQLite and PostgreSQL.
+//!
+//! Both backends run the same statements through sqlx's `Any` driver (`$1` placeholders work on
+//! both); what differs lives in [`Dialect`] and in the per-backend migrations:
+//! - SQLite: one writer connection owned by a task that commits in groups (many requests, one
+//!   transaction, one fsync; each request in its own SAVEPOINT so one failure does not undo the
+//!   others), WAL, `synchronous=FULL`, readers in a pool. A write returns after its COMMIT.
+//! - PostgreSQL: a pool; each write is its own transaction; row locks (`FOR UPDATE`) and
+//!   `FOR UPDATE SKIP LOCKED` for jobs where several nodes share the database.
+
+use crate::*;
+use futures_util::future::BoxFuture;
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+mod conversations;
+mod directory;
+mod inbox;
+mod jobs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row lock for read-modify-write inside a transaction (SQLite has one writer: none needed).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Maximum requests the SQLite writer commits in one transaction.
+    pub max_group: usize,
+    /// Reader connections.
+    pub readers: u32,
+    /// `PRAGMA synchronous` for SQLite: FULL by default (durable on power loss).
+    pub sqlite_synchronous: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_group: 256, readers: 4, sqlite_synchronous: "FULL".into() }
+    }
+}
+
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type WriteOp = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+enum Writer {
+    /// SQLite: requests go to the single writer task; None once shut down.
+    Group(std::sync::Mutex<Option<mpsc::Sender<WriteOp>>>),
+    /// PostgreSQL: each write takes a pooled connection and its own transaction.
+    Pool,
+}
+
+/// The SQL store. Open it with [`SqlStore::open`]; cheap to share behind an `Arc`.
+pub struct SqlStore {
+    pub(crate) dialect: Dialect,
+    pub(crate) pool: AnyPool,
+    writer: Writer,
+    writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The two backends are one implementation with two dialects; these names say which is which.
+pub type SqliteStore = SqlStore;
+pub type PgStore = SqlStore;
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl SqlStore {
+    /// Opens `sqlite://path` (created if missing) or `postgres://...`, and migrates it.
+    pub async fn open(url: &str, options: Options) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = AnyConnectOptions::from_str(url).map_err(db_err)?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(options.readers.max(4) * 2)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(db_err)?;
+            SqlStore { dialect: Dialect::Postgres, pool, writer: Writer::Pool, writer_task: Default::default() }
+        } else if url.starts_with("sqlite:") {
+            let sync = options.sqlite_synchronous.clone();
+            if !matches!(sync.as_str(), "FULL" | "NORMAL" | "EXTRA" | "OFF") {
+                return Err(StoreError::Invalid("bad_option", format!("unknown synchronous mode {sync}")));
+            }
+            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let opts = AnyConnectOptions::from_str(&url).map_err(db_err)?;
+            // The writer connects first so the database file and WAL mode exist for readers.
+            let mut conn = AnyConnection::connect_with(&opts).await.map_err(db_err)?;
+            let pragmas = format!(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+            );
+            conn.execute(pragmas.as_str()).await.map_err(db_err)?;
+            let reader_pragmas: &'static str = "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA query_only=ON;";
+            let pool = AnyPoolOptions::new()
+                .max_connections(options.readers.max(1))
+                .after_connect(move |c, _| {
+                    Box::pin(async move {
+                        c.execute(reader_pragmas).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(opts)
+                .await
+                .map_err(db_err)?;
+            let (tx, rx) = mpsc::channel::<WriteOp>(options.max_group * 4);
+            let task = tokio::spawn(group_writer(conn, rx, options.max_group));
+            SqlStore {
+                dialect: Dialect::Sqlite,
+                pool,
+                writer: Writer::Group(std::sync::Mutex::new(Some(tx))),
+                writer_task: std::sync::Mutex::new(Some(task)),
+            }
+        } else {
+            return Err(StoreError::Invalid(
+                "bad_database_url",
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        store.run_migrations().await?;
+        Ok(store)
+    }
+
+    /// Runs `f` in a write transaction and returns once it is durable. On SQLite it joins the
+    /// writer's current group; on PostgreSQL it is a transaction of its own.
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        match &self.writer {
+            Writer::Group(sender) => {
+                let tx = sender.lock().ok().and_then(|g| g.clone());
+                let tx = tx.ok_or_else(|| StoreError::Database("store is shut down".into()))?;
+                let (otx, orx) = oneshot::channel::<StoreResult<T>>();
+                let op: WriteOp = Box::new(move |conn| {
+                    Box::pin(async move {
+                        let result = f(conn).await;
+                        let ok = result.is_ok();
+                        let done: Completion = Box::new(move |commit: Result<(), String>| {
+                            let _ = otx.send(match (result, commit) {
+                                (Err(e), _) => Err(e),
+                                (Ok(_), Err(e)) => Err(StoreError::Database(e)),
+                                (Ok(v), Ok(())) => Ok(v),
+                            });
+                        });
+                        (ok, done)
+                    })
+                });
+                tx.send(op).await.map_err(|_| StoreError::Database("store is shut down".into()))?;
+                orx.await.map_err(|_| StoreError::Database("write was not committed".into()))?
+            }
+            Writer::Pool => {
+                let mut conn = self.pool.acquire().await?;
+                let mut tx = conn.begin().await?;
+                match f(&mut tx).await {
+                    Ok(v) => {
+                        tx.commit().await?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_migrations(&self) -> StoreResult<()> {
+        let migrations: &[(i64, &str)] = match self.dialect {
+            Dialect::Sqlite => &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))],
+            Dialect::Postgres => &[(1, include_str!("../../migrations/postgres/0001_init.sql"))],
+        };
+        let dialect = self.dialect;
+        self.write(move |c| {
+            Box::pin(async move {
+                if dialect == Dialect::Postgres {
+                    // One node migrates at a time.
+                    c.execute("SELECT pg_advisory_xact_lock(7244001)").await?;
+                }
+                c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                    .await?;
+                for (version, sql) in migrations {
+                    let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(*version)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                    if done.is_some() {
+                        continue;
+                    }
+                    c.execute(*sql).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                        .bind(*version)
+                        .bind(now_ms())
+                        .execute(&mut *c)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// The SQLite writer: takes every request waiting, runs them in one transaction (each in a
+/// savepoint), commits once, then answers them all.
+async fn group_writer(mut conn: AnyConnection, mut rx: mpsc::Receiver<WriteOp>, max_group: usize) {
+    let mut batch: Vec<WriteOp> = Vec::with_capacity(max_group);
+    let mut done: Vec<Completion> = Vec::with_capacity(max_group);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < max_group {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("charla_sqlite_group_size").record(batch.len() as f64);
+        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+            tracing::error!("sqlite writer cannot begin: {e}");
+            batch.clear(); // dropping the ops answers their callers with an error
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        for op in batch.drain(..) {
+            let savepoint = conn.execute("SAVEPOINT w").await;
+            let (ok, completion) = op(&mut conn).await;
+            let end = if ok && savepoint.is_ok() { "RELEASE w" } else { "ROLLBACK TO w; RELEASE w" };
+            if let Err(e) = conn.execute(end).await {
+                tracing::error!("sqlite writer savepoint: {e}");
+            }
+            done.push(completion);
+        }
+        let commit = conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute("ROLLBACK").await;
+        }
+        for d in done.drain(..) {
+            d(commit.clone());
+        }
+    }
+    let _ = conn.close().await;
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A value bound to a [`Sql`] placeholder.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Int(Some(v as i64))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Arg {
+        Arg::Text(v)
+    }
+}
+
+/// A statement built piece by piece with numbered placeholders (`$1`...) that both backends
+/// accept.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql { text: text.to_string(), args: Vec::new() }
+    }
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    /// Appends a placeholder bound to `v`.
+    pub fn bind(&mut self, v: impl Into<Arg>) -> &mut Self {
+        self.args.push(v.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+    /// Appends `(p1, p2, ...)` bound to the ids; `(NULL)` when empty (matches nothing).
+    pub fn bind_list(&mut self, ids: &[i64]) -> &mut Self {
+        if ids.is_empty() {
+            return self.push("(NULL)");
+        }
+        self.push("(");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(*id);
+        }
+        self.push(")")
+    }
+    /// The statement with its arguments bound, ready to run.
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(self.text.as_str());
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+}
+
+/// Reads a column, turning a missing or mistyped column into a store error.
+pub(crate) fn col<T>(row: &AnyRow, name: &str) -> StoreResult<T>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get::<T, _>(name).map_err(|e| StoreError::Database(format!("column {name}: {e}")))
+}
+
+pub(crate) fn col_bool(row: &AnyRow, name: &str) -> StoreResult<bool> {
+    Ok(col::<i64>(row, name)? != 0)
+}
+
+pub(crate) fn col_enum<T>(row: &AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s: String = col(row, name)?;
+    parse(&s).ok_or_else(|| StoreError::Database(format!("column {name}: unknown value {s:?}")))
+}
+
+/// Appends one event to the log inside the current transaction and returns it with its seq.
+pub(crate) async fn insert_event(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    kind: &str,
+    access: Option<ConversationAccess>,
+    user_id: Option<Id>,
+    payload: serde_json::Value,
+    now: Millis,
+) -> StoreResult<Event> {
+    let access_json = match &access {
+        Some(a) => Some(serde_json::to_string(a).map_err(db_err)?),
+        None => None,
+    };
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+    )
+    .bind(workspace_id)
+    .bind(kind)
+    .bind(access_json)
+    .bind(user_id)
+    .bind(payload.to_string())
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now })
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(db_err)
+}
+
+/// Creates or moves the job of (kind, target): one pending job per target and kind.
+pub(crate) async fn schedule_job(c: &mut AnyConnection, kind: JobKind, target_id: Id, run_at: Millis) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (kind, target_id, run_at, attempts) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (kind, target_id) DO UPDATE SET run_at = excluded.run_at, attempts = 0, locked_until = NULL, last_error = NULL",
+    )
+    .bind(job_kind_str(kind))
+    .bind(target_id)
+    .bind(run_at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn cancel_job(c: &mut AnyConnection, kind: JobKind, target_id: Id) -> StoreResult<()> {
+    sqlx::query("DELETE FROM jobs WHERE kind = $1 AND target_id = $2")
+        .bind(job_kind_str(kind))
+        .bind(target_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn job_kind_str(k: JobKind) -> &'static str {
+    match k {
+        JobKind::AutoClose => "auto_close",
+        JobKind::SnoozeWake => "snooze_wake",
+        JobKind::Deliver => "deliver",
+    }
+}
+
+pub(crate) fn parse_job_kind(s: &str) -> Option<JobKind> {
+    match s {
+        "auto_close" => Some(JobKind::AutoClose),
+        "snooze_wake" => Some(JobKind::SnoozeWake),
+        "deliver" => Some(JobKind::Deliver),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run_migrations().await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+    async fn server_secret(&self) -> StoreResult<Vec<u8>> {
+        directory::server_secret(self).await
+    }
+    async fn shutdown(&self) {
+        if let Writer::Group(sender) = &self.writer {
+            // Closing the channel lets the writer commit what it holds, then it exits.
+            if let Ok(mut g) = sender.lock() {
+                g.take();
+            }
+        }
+        let task = self.writer_task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.pool.close().await;
+    }
+
+    async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
+        directory::create_workspace(self, name).await
+    }
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
+        directory::first_workspace(self).await
+    }
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        directory::create_user(self, user).await
+    }
+    async fn get_user(&self, workspace_id: Id, id: Id) -> StoreResult<User> {
+        directory::get_user(self, workspace_id, id).await
+    }
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
+        directory::find_user_by_email(self, email).await
+    }
+    async fn list_users(&self, workspace_id: Id) -> StoreResult<Vec<User>> {
+        directory::list_users(self, workspace_id).await
+    }
+    async fn update_user(&self, workspace_id: Id, id: Id, patch: UserPatch) -> StoreResult<Written<User>> {
+        directory::update_user(self, workspace_id, id, patch).await
+    }
+    async fn viewer(&self, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
+        directory::viewer(self, workspace_id, user_id).await
+    }
+    async fn touch_presence(&self, user_id: Id, presence: Option<Presence>, now: Millis) -> StoreResult<Written<User>> {
+        directory::touch_presence(self, user_id, presence, now).await
+    }
+    async fn sweep_presence(&self, now: Millis) -> StoreResult<Vec<Event>> {
+        directory::sweep_presence(self, now).await
+    }
+
+    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Team> {
+        directory::create_team(self, workspace_id, name, member_ids).await
+    }
+    async fn list_teams(&self, workspace_id: Id) -> StoreResult<Vec<Team>> {
+        directory::list_teams(self, workspace_id).await
+    }
+    async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team> {
+        directory::get_team(self, workspace_id, id).await
+    }
+    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Team> {
+        directory::update_team(self, workspace_id, id, name, member_ids).await
+    }
+    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        directory::delete_team(self, workspace_id, id).await
+    }
+
+    async fn create_channel(&self, channel: NewChannel) -> StoreResult<Channel> {
+        directory::create_channel(self, channel).await
+    }
+    async fn get_channel(&self, workspace_id: Id, id: Id) -> StoreResult<Channel> {
+        directory::get_channel(self, Some(workspace_id), id).await
+    }
+    async fn get_channel_by_id(&self, id: Id) -> StoreResult<Channel> {
+        directory::get_channel(self, None, id).await
+    }
+    async fn list_channels(&self, workspace_id: Id) -> StoreResult<Vec<Channel>> {
+        directory::list_channels(self, workspace_id).await
+    }
+    async fn update_channel(&self, workspace_id: Id, id: Id, patch: ChannelPatch) -> StoreResult<Written<Channel>> {
+        directory::update_channel(self, workspace_id, id, patch).await
+    }
+    async fn set_channel_secret(&self, workspace_id: Id, id: Id, secret: &str) -> StoreResult<Channel> {
+        directory::set_channel_secret(self, workspace_id, id, secret).await
+    }
+    async fn set_channel_members(&self, workspace_id: Id, id: Id, user_ids: &[Id]) -> StoreResult<Written<Channel>> {
+        directory::set_channel_members(self, workspace_id, id, user_ids).await
+    }
+    async fn delete_channel(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        directory::delete_channel(self, workspace_id, id).await
+    }
+
+    async fn get_contact(&self, workspace_id: Id, id: Id) -> StoreResult<Contact> {
+        directory::get_contact(self, workspace_id, id).await
+    }
+    async fn list_contacts(&self, workspace_id: Id, query: ContactQuery) -> StoreResult<Vec<Contact>> {
+        directory::list_contacts(self, workspace_id, query).await
+    }
+    async fn create_contact(&self, workspace_id: Id, name: &str, patch: ContactPatch) -> StoreResult<Contact> {
+        directory::create_contact(self, workspace_id, name, patch).await
+    }
+    async fn update_contact(&self, workspace_id: Id, id: Id, patch: ContactPatch) -> StoreResult<Written<Contact>> {
+        directory::update_contact(self, workspace_id, id, patch).await
+    }
+    async fn set_contact_blocked(&self, workspace_id: Id, id: Id, blocked: bool) -> StoreResult<Written<Contact>> {
+        directory::set_contact_blocked(self, workspace_id, id, blocked).await
+    }
+    async fn set_contact_tags(&self, workspace_id: Id, id: Id, tag_ids: &[Id]) -> StoreResult<Written<Contact>> {
+        directory::set_contact_tags(self, workspace_id, id, tag_ids).await
+    }
+    async fn contact_conversations(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>> {
+        inbox::contact_conversations(self, workspace_id, contact_id).await
+    }
+    async fn create_tag(&self, workspace_id: Id, name: &str, color: &str, pinned: bool) -> StoreResult<Tag> {
+        directory::create_tag(self, workspace_id, name, color, pinned).await
+    }
+    async fn list_tags(&self, workspace_id: Id) -> StoreResult<Vec<Tag>> {
+        directory::list_tags(self, workspace_id).await
+    }
+    async fn update_tag(&self, workspace_id: Id, id: Id, name: Option<&str>, color: Option<&str>, pinned: Option<bool>) -> StoreResult<Tag> {
+        directory::update_tag(self, workspace_id, id, name, color, pinned).await
+    }
+    async fn delete_tag(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        directory::delete_tag(self, workspace_id, id).await
+    }
+
+    async fn create_close_reason(&self, workspace_id: Id, name: &str) -> StoreResult<CloseReason> {
+        directory::create_close_reason(self, workspace_id, name).await
+    }
+    async fn list_close_reasons(&self, workspace_id: Id) -> StoreResult<Vec<CloseReason>> {
+        directory::list_close_reasons(self, workspace_id).await
+    }
+    async fn delete_close_reason(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        directory::delete_close_reason(self, workspace_id, id).await
+    }
+    async fn create_canned_response(&self, workspace_id: Id, owner_id: Option<Id>, shortcut: &str, text: &str) -> StoreResult<CannedResponse> {
+        directory::create_canned_response(self, workspace_id, owner_id, shortcut, text).await
+    }
+    async fn list_canned_responses(&self, workspace_id: Id, user_id: Id) -> StoreResult<Vec<CannedResponse>> {
+        directory::list_canned_responses(self, workspace_id, user_id).await
+    }
+    async fn get_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<CannedResponse> {
+        directory::get_canned_response(self, workspace_id, id).await
+    }
+    async fn update_canned_response(&self, workspace_id: Id, id: Id, shortcut: Option<&str>, text: Option<&str>) -> StoreResult<CannedResponse> {
+        directory::update_canned_response(self, workspace_id, id, shortcut, text).await
+    }
+    async fn delete_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        directory::delete_canned_response(self, workspace_id, id).await
+    }
+
+    async fn list_conversations(&self, viewer: &Viewer, filter: ConversationFilter) -> StoreResult<ConversationPage> {
+        inbox::list_conversations(self, viewer, filter).await
+    }
+    async fn get_conversation(&self, workspace_id: Id, id: Id) -> StoreResult<Conversation> {
+        inbox::get_conversation(self, workspace_id, id).await
+    }
+    async fn conversation_row(&self, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow> {
+        inbox::conversation_row(self, user_id, conversation).await
+    }
+    async fn list_attentions(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>> {
+        inbox::list_attentions(self, workspace_id, conversation_id).await
+    }
+    async fn ingest_inbound(&self, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
+        conversations::ingest_inbound(self, msg, now).await
+    }
+    async fn send_message(&self, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>> {
+        conversations::send_message(self, workspace_id, msg, now).await
+    }
+    async fn list_messages(&self, workspace_id: Id, conversation_id: Id, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>> {
+        inbox::list_messages(self, workspace_id, conversation_id, before_id, limit).await
+    }
+    async fn get_message(&self, workspace_id: Id, id: Id) -> StoreResult<Message> {
+        inbox::get_message(self, workspace_id, id).await
+    }
+    async fn update_message_status(&self, channel_id: Id, message_id: Id, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Message>> {
+        conversations::update_message_status(self, channel_id, message_id, status, error, now).await
+    }
+    async fn assign(&self, workspace_id: Id, conversation_id: Id, actor: Id, user_id: Option<Id>, team_id: Option<Id>, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::assign(self, workspace_id, conversation_id, actor, user_id, team_id, now).await
+    }
+    async fn close(&self, workspace_id: Id, conversation_id: Id, actor: Id, reason: Option<String>, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::close(self, workspace_id, conversation_id, actor, reason, now).await
+    }
+    async fn reopen(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::reopen(self, workspace_id, conversation_id, actor, now).await
+    }
+    async fn snooze(&self, workspace_id: Id, conversation_id: Id, actor: Id, until: Millis, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::snooze(self, workspace_id, conversation_id, actor, until, now).await
+    }
+    async fn no_reply_needed(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::no_reply_needed(self, workspace_id, conversation_id, actor, now).await
+    }
+    async fn mark_read(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
+        conversations::mark_read(self, workspace_id, user_id, conversation_id, now).await
+    }
+    async fn mark_unread(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
+        conversations::mark_unread(self, workspace_id, user_id, conversation_id, now).await
+    }
+    async fn unread_conversations(&self, viewer: &Viewer) -> StoreResult<i64> {
+        inbox::unread_conversations(self, viewer).await
+    }
+    async fn detach_contact(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+        conversations::detach_contact(self, workspace_id, conversation_id, actor, now).await
+    }
+    async fn delete_conversations(&self, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>> {
+        conversations::delete_conversations(self, workspace_id, ids, now).await
+    }
+    async fn put_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft> {
+        conversations::put_draft(self, workspace_id, user_id, conversation_id, text, now).await
+    }
+    async fn get_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>> {
+        inbox::get_draft(self, workspace_id, user_id, conversation_id).await
+    }
+
+    async fn create_attachment(&self, workspace_id: Id, name: &str, content_type: &str, size: i64, storage_key: &str, now: Millis) -> StoreResult<Attachment> {
+        directory::create_attachment(self, workspace_id, name, content_type, size, storage_key, now).await
+    }
+    async fn get_attachment(&self, workspace_id: Id, id: Id) -> StoreResult<Attachment> {
+        directory::get_attachment(self, workspace_id, id).await
+    }
+
+    async fn list_notifications(&self, workspace_id: Id, user_id: Id, unread_only: bool, limit: i64) -> StoreResult<Vec<Notification>> {
+        directory::list_notifications(self, workspace_id, user_id, unread_only, limit).await
+    }
+    async fn mark_notification_read(&self, workspace_id: Id, user_id: Id, id: Id) -> StoreResult<()> {
+        directory::mark_notification_read(self, workspace_id, user_id, id).await
+    }
+
+    async fn events_since(&self, workspace_id: Id, seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+        jobs::events_since(self, workspace_id, seq, limit).await
+    }
+    async fn last_event_seq(&self) -> StoreResult<i64> {
+        jobs::last_event_seq(self).await
+    }
+    async fn claim_jobs(&self, now: Millis, lease_ms: i64, limit: i64) -> StoreResult<Vec<Job>> {
+        jobs::claim_jobs(self, now, lease_ms, limit).await
+    }
+    async fn next_job_at(&self) -> StoreResult<Option<Millis>> {
+        jobs::next_job_at(self).await
+    }
+    async fn run_timer_job(&self, job: &Job, now: Millis) -> StoreResult<Written<()>> {
+        conversations::run_timer_job(self, job.clone(), now).await
+    }
+    async fn delivery(&self, job: &Job) -> StoreResult<Delivery> {
+        conversations::delivery(self, job.clone()).await
+    }
+    async fn finish_delivery(&self, job: &Job, outcome: DeliveryOutcome, now: Millis) -> StoreResult<Written<Message>> {
+        conversations::finish_delivery(self, job.clone(), outcome, now).await
+    }
+}

@@ -1,0 +1,9 @@
+//! The store conformance suite: every test runs against SQLite and PostgreSQL.
+//!
+//! PostgreSQL comes from `CHARLA_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! each test makes its own database and drops it. An unreachable PostgreSQL fails the tests:
+//! they are never skipped.
+
+#[macro_use]
+mod harness;
+mod smoke;
