@@ -1,52 +1,713 @@
 //! Reads: the conversation list (sections, counters, filters, sorts, cursor, search), one
-//! conversation, history, drafts.
-
-#![allow(unused_variables)]
+//! conversation, history, drafts; and the decoders of the conversation-side tables that
+//! `conversations.rs` shares.
 
 use super::*;
+use charla_core::Flag;
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
 
-pub(crate) async fn contact_conversations(s: &SqlStore, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>> {
-    let _ = s;
-    todo!("inbox::contact_conversations")
+// --- decoders -------------------------------------------------------------------------------
+
+/// Columns of `conversations`, qualified with the alias `c`.
+pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.channel_id, c.identity_id, c.contact_id, \
+     c.is_group, c.status, c.attention_id, c.assignee_id, c.team_id, c.snoozed_until, c.unanswered, \
+     c.no_reply_needed, c.waiting_since, c.due_at, c.owned_by_bot, c.last_message_id, c.last_message_preview, \
+     c.last_message_author, c.last_inbound_at, c.last_activity_at, c.created_at";
+
+/// Columns of `messages`, qualified with the alias `m`.
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.workspace_id, m.conversation_id, m.attention_id, m.channel_id, \
+     m.kind, m.author_type, m.author_id, m.author_name, m.text, m.reply_to, m.client_msg_id, m.provider_id, \
+     m.status, m.error, m.created_at";
+
+pub(crate) const ATTENTION_COLUMNS: &str =
+    "id, conversation_id, status, assignee_id, team_id, opened_at, closed_at, close_reason, first_response_at";
+
+pub(crate) const IDENTITY_COLUMNS: &str = "id, workspace_id, channel_id, external_id, contact_id, name";
+
+const CONTACT_COLUMNS: &str = "id, workspace_id, name, phone, email, avatar_url, telegram_username, telegram_id, \
+     source, custom_attributes, blocked, created_at";
+
+const ATTACHMENT_COLUMNS: &str = "id, workspace_id, message_id, name, content_type, size, storage_key, created_at";
+
+pub(crate) fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
+    let author: Option<String> = col(row, "last_message_author")?;
+    let last_message_author = match author {
+        Some(a) => Some(
+            AuthorType::parse(&a)
+                .ok_or_else(|| StoreError::Database(format!("column last_message_author: unknown value {a:?}")))?,
+        ),
+        None => None,
+    };
+    Ok(Conversation {
+        id: col(row, "id")?,
+        workspace_id: col(row, "workspace_id")?,
+        channel_id: col(row, "channel_id")?,
+        identity_id: col(row, "identity_id")?,
+        contact_id: col(row, "contact_id")?,
+        is_group: col_bool(row, "is_group")?,
+        status: col_enum(row, "status", Status::parse)?,
+        attention_id: col(row, "attention_id")?,
+        assignee_id: col(row, "assignee_id")?,
+        team_id: col(row, "team_id")?,
+        snoozed_until: col(row, "snoozed_until")?,
+        unanswered: col_bool(row, "unanswered")?,
+        no_reply_needed: col_bool(row, "no_reply_needed")?,
+        waiting_since: col(row, "waiting_since")?,
+        due_at: col(row, "due_at")?,
+        owned_by_bot: col_bool(row, "owned_by_bot")?,
+        last_message_id: col(row, "last_message_id")?,
+        last_message_preview: col(row, "last_message_preview")?,
+        last_message_author,
+        last_inbound_at: col(row, "last_inbound_at")?,
+        last_activity_at: col(row, "last_activity_at")?,
+        created_at: col(row, "created_at")?,
+    })
 }
 
-pub(crate) async fn list_conversations(s: &SqlStore, viewer: &Viewer, filter: ConversationFilter) -> StoreResult<ConversationPage> {
-    let _ = s;
-    todo!("inbox::list_conversations")
+/// A message without its attachments (see [`fill_attachments`]).
+pub(crate) fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: col(row, "id")?,
+        workspace_id: col(row, "workspace_id")?,
+        conversation_id: col(row, "conversation_id")?,
+        attention_id: col(row, "attention_id")?,
+        channel_id: col(row, "channel_id")?,
+        kind: col_enum(row, "kind", MessageKind::parse)?,
+        author: Author {
+            kind: col_enum(row, "author_type", AuthorType::parse)?,
+            id: col(row, "author_id")?,
+            name: col(row, "author_name")?,
+        },
+        text: col(row, "text")?,
+        reply_to: col(row, "reply_to")?,
+        client_msg_id: col(row, "client_msg_id")?,
+        provider_id: col(row, "provider_id")?,
+        status: col_enum(row, "status", MessageStatus::parse)?,
+        error: col(row, "error")?,
+        attachments: Vec::new(),
+        created_at: col(row, "created_at")?,
+    })
 }
 
-pub(crate) async fn get_conversation(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<Conversation> {
-    let _ = s;
-    todo!("inbox::get_conversation")
+pub(crate) fn attention_from_row(row: &AnyRow) -> StoreResult<Attention> {
+    Ok(Attention {
+        id: col(row, "id")?,
+        conversation_id: col(row, "conversation_id")?,
+        status: col_enum(row, "status", Status::parse)?,
+        assignee_id: col(row, "assignee_id")?,
+        team_id: col(row, "team_id")?,
+        opened_at: col(row, "opened_at")?,
+        closed_at: col(row, "closed_at")?,
+        close_reason: col(row, "close_reason")?,
+        first_response_at: col(row, "first_response_at")?,
+    })
 }
 
-pub(crate) async fn conversation_row(s: &SqlStore, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow> {
-    let _ = s;
-    todo!("inbox::conversation_row")
+pub(crate) fn identity_from_row(row: &AnyRow) -> StoreResult<ContactIdentity> {
+    Ok(ContactIdentity {
+        id: col(row, "id")?,
+        workspace_id: col(row, "workspace_id")?,
+        channel_id: col(row, "channel_id")?,
+        external_id: col(row, "external_id")?,
+        contact_id: col(row, "contact_id")?,
+        name: col(row, "name")?,
+    })
 }
 
-pub(crate) async fn list_attentions(s: &SqlStore, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>> {
-    let _ = s;
-    todo!("inbox::list_attentions")
+fn contact_from_row(row: &AnyRow, tag_ids: Vec<Id>) -> StoreResult<Contact> {
+    Ok(Contact {
+        id: col(row, "id")?,
+        workspace_id: col(row, "workspace_id")?,
+        name: col(row, "name")?,
+        phone: col(row, "phone")?,
+        email: col(row, "email")?,
+        avatar_url: col(row, "avatar_url")?,
+        telegram_username: col(row, "telegram_username")?,
+        telegram_id: col(row, "telegram_id")?,
+        source: col(row, "source")?,
+        custom_attributes: col(row, "custom_attributes")?,
+        tag_ids,
+        blocked: col_bool(row, "blocked")?,
+        created_at: col(row, "created_at")?,
+    })
 }
 
-pub(crate) async fn list_messages(s: &SqlStore, workspace_id: Id, conversation_id: Id, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>> {
-    let _ = s;
-    todo!("inbox::list_messages")
+pub(crate) fn attachment_from_row(row: &AnyRow) -> StoreResult<Attachment> {
+    Ok(Attachment {
+        id: col(row, "id")?,
+        workspace_id: col(row, "workspace_id")?,
+        message_id: col(row, "message_id")?,
+        name: col(row, "name")?,
+        content_type: col(row, "content_type")?,
+        size: col(row, "size")?,
+        storage_key: col(row, "storage_key")?,
+        created_at: col(row, "created_at")?,
+    })
 }
 
-pub(crate) async fn get_message(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<Message> {
-    let _ = s;
-    todo!("inbox::get_message")
+// --- loaders shared with the writes ------------------------------------------------------------
+
+/// The conversation, or NotFound when it does not exist in the workspace.
+pub(crate) async fn load_conversation(c: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<Conversation> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 AND c.workspace_id = $2");
+    let row = sqlx::query(&sql).bind(id).bind(workspace_id).fetch_optional(&mut *c).await?;
+    conversation_from_row(&row.ok_or(StoreError::NotFound)?)
+}
+
+/// Fills the attachments of the messages with one query.
+pub(crate) async fn fill_attachments(c: &mut AnyConnection, messages: &mut [Message]) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Id> = messages.iter().map(|m| m.id).collect();
+    let mut q = Sql::new(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE message_id IN "));
+    q.bind_list(&ids);
+    q.push(" ORDER BY id");
+    let mut by_message: HashMap<Id, Vec<Attachment>> = HashMap::new();
+    for row in q.query().fetch_all(&mut *c).await? {
+        let a = attachment_from_row(&row)?;
+        if let Some(m) = a.message_id {
+            by_message.entry(m).or_default().push(a);
+        }
+    }
+    for m in messages.iter_mut() {
+        m.attachments = by_message.remove(&m.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// One message with its attachments, by id only (callers check the scope they need).
+pub(crate) async fn load_message(c: &mut AnyConnection, id: Id) -> StoreResult<Option<Message>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let mut msgs = vec![message_from_row(&row)?];
+    fill_attachments(c, &mut msgs).await?;
+    Ok(msgs.pop())
+}
+
+pub(crate) async fn load_identity(c: &mut AnyConnection, id: Id) -> StoreResult<ContactIdentity> {
+    let sql = format!("SELECT {IDENTITY_COLUMNS} FROM contact_identities WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
+    identity_from_row(&row.ok_or(StoreError::NotFound)?)
+}
+
+async fn load_identities(c: &mut AnyConnection, ids: &[Id]) -> StoreResult<HashMap<Id, ContactIdentity>> {
+    let mut map = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let mut q = Sql::new(&format!("SELECT {IDENTITY_COLUMNS} FROM contact_identities WHERE id IN "));
+    q.bind_list(ids);
+    for row in q.query().fetch_all(&mut *c).await? {
+        let i = identity_from_row(&row)?;
+        map.insert(i.id, i);
+    }
+    Ok(map)
+}
+
+/// Contacts with their tag ids, two queries whatever the number.
+async fn load_contacts(c: &mut AnyConnection, ids: &[Id]) -> StoreResult<HashMap<Id, Contact>> {
+    let mut map = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let mut tags: HashMap<Id, Vec<Id>> = HashMap::new();
+    let mut q = Sql::new("SELECT contact_id, tag_id FROM contact_tags WHERE contact_id IN ");
+    q.bind_list(ids);
+    q.push(" ORDER BY contact_id, tag_id");
+    for row in q.query().fetch_all(&mut *c).await? {
+        tags.entry(col(&row, "contact_id")?).or_default().push(col(&row, "tag_id")?);
+    }
+    let mut q = Sql::new(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN "));
+    q.bind_list(ids);
+    for row in q.query().fetch_all(&mut *c).await? {
+        let id: Id = col(&row, "id")?;
+        let contact = contact_from_row(&row, tags.remove(&id).unwrap_or_default())?;
+        map.insert(id, contact);
+    }
+    Ok(map)
+}
+
+/// The read state of `user_id` for each conversation: unread_count counts the visible inbound
+/// messages after the read position (all of them when the user never read it).
+pub(crate) async fn load_read_states(
+    c: &mut AnyConnection,
+    user_id: Id,
+    conversation_ids: &[Id],
+) -> StoreResult<HashMap<Id, ReadState>> {
+    let mut map = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(map);
+    }
+    let mut q = Sql::new(
+        "SELECT c.id AS conversation_id, r.last_read_message_id AS last_read_message_id, \
+         COALESCE(r.marked_unread, 0) AS marked_unread, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'inbound' \
+          AND m.hidden = 0 AND m.id > COALESCE(r.last_read_message_id, 0)) AS unread_count \
+         FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = ",
+    );
+    q.bind(user_id);
+    q.push(" WHERE c.id IN ");
+    q.bind_list(conversation_ids);
+    for row in q.query().fetch_all(&mut *c).await? {
+        map.insert(
+            col::<Id>(&row, "conversation_id")?,
+            ReadState {
+                unread_count: col(&row, "unread_count")?,
+                marked_unread: col_bool(&row, "marked_unread")?,
+                last_read_message_id: col(&row, "last_read_message_id")?,
+            },
+        );
+    }
+    Ok(map)
+}
+
+async fn load_drafts(c: &mut AnyConnection, user_id: Id, conversation_ids: &[Id]) -> StoreResult<HashMap<Id, String>> {
+    let mut map = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(map);
+    }
+    let mut q = Sql::new("SELECT conversation_id, text FROM drafts WHERE user_id = ");
+    q.bind(user_id);
+    q.push(" AND conversation_id IN ");
+    q.bind_list(conversation_ids);
+    for row in q.query().fetch_all(&mut *c).await? {
+        map.insert(col(&row, "conversation_id")?, col(&row, "text")?);
+    }
+    Ok(map)
+}
+
+/// List rows for conversations: contact, identity, read state and draft of `user_id`, one
+/// query per kind of data for the whole page.
+async fn rows_for(
+    c: &mut AnyConnection,
+    user_id: Id,
+    conversations: Vec<Conversation>,
+) -> StoreResult<Vec<ConversationRow>> {
+    let ids: Vec<Id> = conversations.iter().map(|c| c.id).collect();
+    let mut contact_ids: Vec<Id> = conversations.iter().filter_map(|c| c.contact_id).collect();
+    contact_ids.sort_unstable();
+    contact_ids.dedup();
+    let identity_ids: Vec<Id> = conversations.iter().map(|c| c.identity_id).collect();
+    let contacts = load_contacts(c, &contact_ids).await?;
+    let mut identities = load_identities(c, &identity_ids).await?;
+    let mut reads = load_read_states(c, user_id, &ids).await?;
+    let mut drafts = load_drafts(c, user_id, &ids).await?;
+    conversations
+        .into_iter()
+        .map(|conv| {
+            let identity = identities.remove(&conv.identity_id).ok_or_else(|| {
+                StoreError::Database(format!("conversation {} has no identity {}", conv.id, conv.identity_id))
+            })?;
+            Ok(ConversationRow {
+                contact: conv.contact_id.and_then(|id| contacts.get(&id).cloned()),
+                identity,
+                read: reads.remove(&conv.id).unwrap_or_default(),
+                draft: drafts.remove(&conv.id),
+                conversation: conv,
+            })
+        })
+        .collect()
+}
+
+// --- the conversation list ----------------------------------------------------------------------
+
+/// Appends the conditions of `Viewer::can_see` (charla_core::access), on alias `c`.
+pub(crate) fn push_visibility(q: &mut Sql, v: &Viewer) {
+    q.push("c.workspace_id = ");
+    q.bind(v.workspace_id);
+    if let Some(allowed) = &v.allowed_contact_ids {
+        q.push(" AND c.contact_id IN ");
+        q.bind_list(allowed);
+    }
+    if v.is_admin() {
+        return;
+    }
+    if !v.flags.has(Flag::SeeGroupChats) {
+        q.push(" AND c.is_group = 0");
+    }
+    q.push(" AND (c.assignee_id = ");
+    q.bind(v.user_id);
+    if v.flags.has(Flag::SeeAllConversations) && !v.channel_ids.is_empty() {
+        q.push(" OR c.channel_id IN ");
+        q.bind_list(&v.channel_ids);
+    }
+    q.push(" OR (c.assignee_id IS NULL AND (c.channel_id IN ");
+    q.bind_list(&v.channel_ids);
+    q.push(" OR c.team_id IN ");
+    q.bind_list(&v.team_ids);
+    q.push(")))");
+}
+
+/// Appends the filters (everything but section, sort and cursor), each as ` AND ...`.
+fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &ConversationFilter) {
+    if let Some(s) = f.status {
+        q.push(" AND c.status = ");
+        q.bind(s.as_str());
+    }
+    if let Some(a) = f.assignee_id {
+        q.push(" AND c.assignee_id = ");
+        q.bind(a);
+    }
+    if let Some(t) = f.team_id {
+        q.push(" AND c.team_id = ");
+        q.bind(t);
+    }
+    if let Some(ch) = f.channel_id {
+        q.push(" AND c.channel_id = ");
+        q.bind(ch);
+    }
+    match &f.tag {
+        TagFilter::Any => {}
+        TagFilter::All(tags) => {
+            for t in tags {
+                q.push(" AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id AND ct.tag_id = ");
+                q.bind(*t);
+                q.push(")");
+            }
+        }
+        TagFilter::None => {
+            q.push(" AND NOT EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id)");
+        }
+        TagFilter::PinnedOnly => {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM contact_tags ct JOIN tags tg ON tg.id = ct.tag_id \
+                 WHERE ct.contact_id = c.contact_id AND tg.pinned = 1)",
+            );
+        }
+    }
+    if let Some(a) = f.last_author {
+        q.push(" AND c.last_message_author = ");
+        q.bind(a.as_str());
+    }
+    if let Some(b) = f.owned_by_bot {
+        q.push(" AND c.owned_by_bot = ");
+        q.bind(b);
+    }
+    if let Some(u) = f.unanswered {
+        q.push(" AND c.unanswered = ");
+        q.bind(u);
+    }
+    if let Some(ct) = f.contact_id {
+        q.push(" AND c.contact_id = ");
+        q.bind(ct);
+    }
+    if let Some(from) = f.from {
+        q.push(" AND c.last_activity_at >= ");
+        q.bind(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND c.last_activity_at < ");
+        q.bind(to);
+    }
+    if let Some(term) = &f.search {
+        let pattern = format!("%{}%", charla_core::search::like_escape(&term.text));
+        q.push(" AND (c.contact_id IN (SELECT k.id FROM contacts k WHERE k.workspace_id = ");
+        q.bind(workspace_id);
+        q.push(" AND (k.search_text LIKE ");
+        q.bind(pattern.clone());
+        q.push(" ESCAPE '\\'");
+        if let Some(digits) = &term.phone_digits {
+            q.push(" OR k.phone_digits LIKE ");
+            q.bind(format!("%{}%", charla_core::search::like_escape(digits)));
+            q.push(" ESCAPE '\\'");
+        }
+        q.push(")) OR c.identity_id IN (SELECT i.id FROM contact_identities i WHERE i.workspace_id = ");
+        q.bind(workspace_id);
+        q.push(" AND LOWER(i.name) LIKE ");
+        q.bind(pattern);
+        q.push(" ESCAPE '\\')");
+        // Full text only when the term has something a tokenizer keeps.
+        if term.text.chars().any(char::is_alphanumeric) {
+            match dialect {
+                Dialect::Sqlite => {
+                    q.push(
+                        " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.hidden = 0 AND m.id IN \
+                         (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+                    );
+                    q.bind(fts_phrase(&term.text));
+                    q.push("))");
+                }
+                Dialect::Postgres => {
+                    q.push(" OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ");
+                    q.bind(workspace_id);
+                    q.push(" AND m.hidden = 0 AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
+                    q.bind(term.text.clone());
+                    q.push("))");
+                }
+            }
+        }
+        q.push(")");
+    }
+}
+
+/// The search term as one FTS5 phrase (quotes doubled), so its words match in sequence and no
+/// character is read as query syntax.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn push_section(q: &mut Sql, section: Section, me: Id) {
+    match section {
+        Section::All => {}
+        Section::Mine => {
+            q.push(" AND c.assignee_id = ");
+            q.bind(me);
+        }
+        Section::Unassigned => {
+            q.push(" AND c.assignee_id IS NULL");
+        }
+        Section::Teammates => {
+            q.push(" AND c.assignee_id IS NOT NULL AND c.assignee_id <> ");
+            q.bind(me);
+        }
+    }
+}
+
+/// Due time of conversations with none, so they sort after every real one.
+const NO_DUE: i64 = 9_000_000_000_000_000;
+const DUE_KEY: &str = "COALESCE(c.due_at, 9000000000000000)";
+
+/// Position after which the next page starts (the sort key of the last row shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    Processing { unanswered: i64, due: i64, activity: i64, id: Id },
+    Activity { activity: i64, id: Id },
+}
+
+impl Cursor {
+    fn of(sort: Sort, c: &Conversation) -> Cursor {
+        match sort {
+            Sort::ProcessingOrder => Cursor::Processing {
+                unanswered: c.unanswered as i64,
+                due: c.due_at.unwrap_or(NO_DUE),
+                activity: c.last_activity_at,
+                id: c.id,
+            },
+            Sort::LastActivity => Cursor::Activity { activity: c.last_activity_at, id: c.id },
+        }
+    }
+
+    fn encode(self) -> String {
+        match self {
+            Cursor::Processing { unanswered, due, activity, id } => format!("p.{unanswered}.{due}.{activity}.{id}"),
+            Cursor::Activity { activity, id } => format!("a.{activity}.{id}"),
+        }
+    }
+
+    fn decode(s: &str, sort: Sort) -> StoreResult<Cursor> {
+        let bad = || StoreError::Invalid("invalid_cursor", "the cursor is not one this list gave".into());
+        let mut parts = s.split('.');
+        let tag = parts.next().ok_or_else(bad)?;
+        let nums = parts.map(|p| p.parse::<i64>().map_err(|_| bad())).collect::<StoreResult<Vec<i64>>>()?;
+        match (sort, tag, nums.as_slice()) {
+            (Sort::ProcessingOrder, "p", &[unanswered, due, activity, id]) if unanswered == 0 || unanswered == 1 => {
+                Ok(Cursor::Processing { unanswered, due, activity, id })
+            }
+            (Sort::LastActivity, "a", &[activity, id]) => Ok(Cursor::Activity { activity, id }),
+            _ => Err(bad()),
+        }
+    }
+
+    /// ` AND (rows strictly after this position in the sort order)`.
+    fn push_after(self, q: &mut Sql) {
+        match self {
+            Cursor::Processing { unanswered, due, activity, id } => {
+                q.push(" AND (c.unanswered < ");
+                q.bind(unanswered);
+                q.push(" OR (c.unanswered = ");
+                q.bind(unanswered);
+                q.push(&format!(" AND ({DUE_KEY} > "));
+                q.bind(due);
+                q.push(&format!(" OR ({DUE_KEY} = "));
+                q.bind(due);
+                q.push(" AND (c.last_activity_at < ");
+                q.bind(activity);
+                q.push(" OR (c.last_activity_at = ");
+                q.bind(activity);
+                q.push(" AND c.id < ");
+                q.bind(id);
+                q.push("))))))");
+            }
+            Cursor::Activity { activity, id } => {
+                q.push(" AND (c.last_activity_at < ");
+                q.bind(activity);
+                q.push(" OR (c.last_activity_at = ");
+                q.bind(activity);
+                q.push(" AND c.id < ");
+                q.bind(id);
+                q.push("))");
+            }
+        }
+    }
+}
+
+fn order_by(sort: Sort) -> String {
+    match sort {
+        Sort::ProcessingOrder => {
+            format!(" ORDER BY c.unanswered DESC, {DUE_KEY} ASC, c.last_activity_at DESC, c.id DESC")
+        }
+        Sort::LastActivity => " ORDER BY c.last_activity_at DESC, c.id DESC".to_string(),
+    }
+}
+
+pub(crate) async fn list_conversations(
+    s: &SqlStore,
+    viewer: &Viewer,
+    filter: ConversationFilter,
+) -> StoreResult<ConversationPage> {
+    let limit = if filter.limit == 0 { 50 } else { filter.limit.clamp(1, 100) };
+    let cursor = match &filter.cursor {
+        Some(text) if !text.is_empty() => Some(Cursor::decode(text, filter.sort)?),
+        _ => None,
+    };
+    let mut conn = s.pool.acquire().await?;
+
+    let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "));
+    push_visibility(&mut q, viewer);
+    push_filters(&mut q, s.dialect, viewer.workspace_id, &filter);
+    push_section(&mut q, filter.section, viewer.user_id);
+    if let Some(cur) = cursor {
+        cur.push_after(&mut q);
+    }
+    q.push(&order_by(filter.sort));
+    q.push(" LIMIT ");
+    q.bind(limit + 1);
+    let rows = q.query().fetch_all(&mut *conn).await?;
+    let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if conversations.len() as i64 > limit {
+        conversations.truncate(limit as usize);
+        conversations.last().map(|c| Cursor::of(filter.sort, c).encode())
+    } else {
+        None
+    };
+
+    // The pending counters: one query, same visibility and filters, no section.
+    let mut q = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
+    q.bind(viewer.user_id);
+    q.push(
+        " THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine, \
+         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unassigned, \
+         CAST(COUNT(*) AS BIGINT) AS all_count, \
+         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NOT NULL AND c.assignee_id <> ",
+    );
+    q.bind(viewer.user_id);
+    q.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
+    push_visibility(&mut q, viewer);
+    push_filters(&mut q, s.dialect, viewer.workspace_id, &filter);
+    q.push(" AND c.status = 'open' AND c.unanswered = 1");
+    let row = q.query().fetch_one(&mut *conn).await?;
+    let counts = SectionCounts {
+        mine: col(&row, "mine")?,
+        unassigned: col(&row, "unassigned")?,
+        all: col(&row, "all_count")?,
+        teammates: col(&row, "teammates")?,
+    };
+
+    let items = rows_for(&mut conn, viewer.user_id, conversations).await?;
+    Ok(ConversationPage { items, counts, next_cursor })
 }
 
 pub(crate) async fn unread_conversations(s: &SqlStore, viewer: &Viewer) -> StoreResult<i64> {
-    let _ = s;
-    todo!("inbox::unread_conversations")
+    let mut q = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = ");
+    q.bind(viewer.user_id);
+    q.push(" WHERE ");
+    push_visibility(&mut q, viewer);
+    q.push(
+        " AND (r.marked_unread = 1 OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+         AND m.kind = 'inbound' AND m.hidden = 0 AND m.id > COALESCE(r.last_read_message_id, 0)))",
+    );
+    let row = q.query().fetch_one(&s.pool).await?;
+    col(&row, "n")
+}
+
+// --- single reads --------------------------------------------------------------------------------
+
+pub(crate) async fn contact_conversations(s: &SqlStore, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>> {
+    let mut conn = s.pool.acquire().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE id = $1 AND workspace_id = $2")
+        .bind(contact_id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.workspace_id = $1 AND c.contact_id = $2 \
+         ORDER BY c.last_activity_at DESC, c.id DESC"
+    );
+    let rows = sqlx::query(&sql).bind(workspace_id).bind(contact_id).fetch_all(&mut *conn).await?;
+    rows.iter().map(conversation_from_row).collect()
+}
+
+pub(crate) async fn get_conversation(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<Conversation> {
+    let mut conn = s.pool.acquire().await?;
+    load_conversation(&mut conn, workspace_id, id).await
+}
+
+pub(crate) async fn conversation_row(s: &SqlStore, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow> {
+    let mut conn = s.pool.acquire().await?;
+    rows_for(&mut conn, user_id, vec![conversation])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn list_attentions(s: &SqlStore, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>> {
+    let mut conn = s.pool.acquire().await?;
+    load_conversation(&mut conn, workspace_id, conversation_id).await?;
+    let sql = format!("SELECT {ATTENTION_COLUMNS} FROM attentions WHERE conversation_id = $1 ORDER BY id");
+    let rows = sqlx::query(&sql).bind(conversation_id).fetch_all(&mut *conn).await?;
+    rows.iter().map(attention_from_row).collect()
+}
+
+pub(crate) async fn list_messages(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    before_id: Option<Id>,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
+    let limit = if limit == 0 { 50 } else { limit.clamp(1, 200) };
+    let mut conn = s.pool.acquire().await?;
+    load_conversation(&mut conn, workspace_id, conversation_id).await?;
+    let mut q = Sql::new(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = "));
+    q.bind(conversation_id);
+    q.push(" AND m.hidden = 0");
+    if let Some(before) = before_id {
+        q.push(" AND m.id < ");
+        q.bind(before);
+    }
+    q.push(" ORDER BY m.id DESC LIMIT ");
+    q.bind(limit);
+    let rows = q.query().fetch_all(&mut *conn).await?;
+    let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+    fill_attachments(&mut conn, &mut messages).await?;
+    Ok(messages)
+}
+
+pub(crate) async fn get_message(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<Message> {
+    let mut conn = s.pool.acquire().await?;
+    match load_message(&mut conn, id).await? {
+        Some(m) if m.workspace_id == workspace_id => Ok(m),
+        _ => Err(StoreError::NotFound),
+    }
 }
 
 pub(crate) async fn get_draft(s: &SqlStore, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>> {
-    let _ = s;
-    todo!("inbox::get_draft")
+    let mut conn = s.pool.acquire().await?;
+    load_conversation(&mut conn, workspace_id, conversation_id).await?;
+    let row = sqlx::query("SELECT text, updated_at FROM drafts WHERE user_id = $1 AND conversation_id = $2")
+        .bind(user_id)
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(Draft { user_id, conversation_id, text: col(&row, "text")?, updated_at: col(&row, "updated_at")? })),
+        None => Ok(None),
+    }
 }
-

@@ -20,6 +20,7 @@ mod conversations;
 mod directory;
 mod inbox;
 mod jobs;
+mod rows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

@@ -1,0 +1,60 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Server settings. `charla serve` fills them from flags and `CHARLA_*` variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    /// Data folder: the SQLite file and uploaded files live here.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; None: SQLite file `charla.db` in the data folder.
+    pub database_url: Option<String>,
+    /// NATS server for the realtime bus when several nodes share PostgreSQL.
+    pub nats_url: Option<String>,
+    /// Largest JSON request body.
+    pub max_body_bytes: usize,
+    /// Largest uploaded file.
+    pub max_upload_bytes: usize,
+    /// Outbound delivery: attempts before a message is `failed`.
+    pub delivery_max_attempts: i64,
+    /// Outbound delivery: first retry delay; doubles each attempt.
+    pub delivery_backoff: Duration,
+    pub delivery_timeout: Duration,
+    /// How often the job runner looks for due work when nothing woke it.
+    pub jobs_poll: Duration,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// WebSocket heartbeat (ping) interval.
+    pub ws_heartbeat: Duration,
+    /// Whether the session cookie needs HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./charla-data"),
+            database_url: None,
+            nats_url: None,
+            max_body_bytes: 256 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
+            delivery_max_attempts: 8,
+            delivery_backoff: Duration::from_secs(2),
+            delivery_timeout: Duration::from_secs(10),
+            jobs_poll: Duration::from_secs(1),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            ws_heartbeat: Duration::from_secs(25),
+            secure_cookies: false,
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("charla.db").display()),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Attachment storage on disk under the data folder.

@@ -1,0 +1,1 @@
+//! Outbound delivery to channel providers.
