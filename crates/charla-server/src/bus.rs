@@ -1,12 +1,17 @@
 //! The realtime bus: how events reach every node's WebSocket connections.
 //!
 //! In-process by default (a broadcast channel). With several nodes on PostgreSQL, NATS carries
-//! events between nodes. A subscriber that falls behind (`Lagged`) re-reads the durable event
-//! log from its last seq, so nothing is silently dropped.
+//! events between nodes: every node publishes to one subject and re-broadcasts what it hears,
+//! its own messages included, so a node sees every event through one path and in one order.
+//!
+//! Nothing is silently dropped: the durable event log is the truth and the bus only a fast
+//! path. A connection whose receiver falls behind (`Lagged`) re-reads the log from its last
+//! position, and so does every connection when the bus itself may have lost messages (a NATS
+//! reconnect or slow-consumer drop), announced by [`BusMessage::Resync`].
 
 use async_trait::async_trait;
-use charla_core::access::ConversationAccess;
 use charla_core::Id;
+use charla_core::access::ConversationAccess;
 use charla_store::{Event, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,6 +24,10 @@ pub enum BusMessage {
     Event(Event),
     /// Not stored, not resumed: typing indicators and the like.
     Ephemeral(Ephemeral),
+    /// Local only, never sent between nodes: messages may have been lost on the way (the NATS
+    /// connection dropped or the server cut a slow consumer). Receivers re-read the event log
+    /// from their last position.
+    Resync,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,11 +92,107 @@ impl Bus for LocalBus {
     }
 }
 
+/// The multi-node bus: events go through NATS subject `subject`; each node's subscription
+/// feeds its local broadcast ring.
+pub struct NatsBus {
+    client: async_nats::Client,
+    subject: String,
+    local: broadcast::Sender<Arc<BusMessage>>,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl NatsBus {
+    /// Connects, subscribes and waits until the server has the subscription, so that anything
+    /// published after this returns reaches this node.
+    pub async fn connect(url: &str, subject: &str) -> anyhow::Result<NatsBus> {
+        let (local, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let on_event = local.clone();
+        let client = async_nats::ConnectOptions::new()
+            .name(concat!("charla/", env!("CARGO_PKG_VERSION")))
+            .event_callback(move |event| {
+                let local = on_event.clone();
+                async move {
+                    match event {
+                        // A reconnect may have lost messages published meanwhile; a slow
+                        // consumer lost some for sure. Connections re-read the log.
+                        async_nats::Event::Connected | async_nats::Event::SlowConsumer(_) => {
+                            tracing::info!("nats: {event}; connections resynchronise from the event log");
+                            let _ = local.send(Arc::new(BusMessage::Resync));
+                        }
+                        other => tracing::warn!("nats: {other}"),
+                    }
+                }
+            })
+            .connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
+        let mut subscriber = client
+            .subscribe(subject.to_string())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to NATS subject {subject}: {e}"))?;
+        client.flush().await.map_err(|e| anyhow::anyhow!("NATS flush: {e}"))?;
+        let tx = local.clone();
+        let relay = tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some(msg) = subscriber.next().await {
+                match serde_json::from_slice::<BusMessage>(&msg.payload) {
+                    // Resync is a local signal; one arriving from outside is ignored.
+                    Ok(BusMessage::Resync) => {}
+                    Ok(m) => {
+                        let _ = tx.send(Arc::new(m));
+                    }
+                    Err(e) => tracing::warn!("nats: undecodable bus message: {e}"),
+                }
+            }
+            tracing::debug!("nats subscription ended");
+        });
+        Ok(NatsBus { client, subject: subject.to_string(), local, relay })
+    }
+
+    async fn send(&self, msg: BusMessage) {
+        let bytes = match serde_json::to_vec(&msg) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("bus message does not serialise: {e}");
+                return;
+            }
+        };
+        if let Err(e) = self.client.publish(self.subject.clone(), bytes.into()).await {
+            // Other nodes resynchronise from the log when their connection comes back; this
+            // node's connections get it directly (they drop duplicates by seq).
+            tracing::warn!("nats publish failed: {e}; delivering locally");
+            let _ = self.local.send(Arc::new(msg));
+        }
+    }
+}
+
+impl Drop for NatsBus {
+    fn drop(&mut self) {
+        self.relay.abort();
+    }
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(&self, events: Vec<Event>) {
+        for e in events {
+            self.send(BusMessage::Event(e)).await;
+        }
+    }
+    async fn publish_ephemeral(&self, msg: Ephemeral) {
+        self.send(BusMessage::Ephemeral(msg)).await;
+    }
+    fn subscribe(&self) -> broadcast::Receiver<Arc<BusMessage>> {
+        self.local.subscribe()
+    }
+}
+
 /// The bus for this node: NATS when a URL is given, else in-process.
-pub async fn connect(nats_url: Option<&str>, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Bus>> {
+pub async fn connect(nats_url: Option<&str>, subject: &str, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Bus>> {
+    // The store is not needed by either bus: connections re-read the log themselves.
     let _ = store;
     match nats_url {
         None => Ok(Arc::new(LocalBus::new())),
-        Some(url) => anyhow::bail!("NATS bus not available yet ({url})"),
+        Some(url) => Ok(Arc::new(NatsBus::connect(url, subject).await?)),
     }
 }

@@ -11,6 +11,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// NATS server for the realtime bus when several nodes share PostgreSQL.
     pub nats_url: Option<String>,
+    /// NATS subject the nodes publish events on. Nodes of one deployment share it; tests give
+    /// each server group its own so parallel runs do not hear each other.
+    pub nats_subject: String,
     /// Largest JSON request body.
     pub max_body_bytes: usize,
     /// Largest uploaded file.
@@ -37,6 +40,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./charla-data"),
             database_url: None,
             nats_url: None,
+            nats_subject: "charla.events".into(),
             max_body_bytes: 256 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
             delivery_max_attempts: 8,

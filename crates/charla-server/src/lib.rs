@@ -14,6 +14,7 @@ pub mod files;
 pub mod hooks;
 pub mod jobs;
 pub mod outbox;
+pub mod signature;
 pub mod state;
 pub mod wire;
 pub mod ws;

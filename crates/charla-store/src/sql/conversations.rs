@@ -1,87 +1,1747 @@
 //! Conversation writes: inbound ingestion, sending, lifecycle actions, read state, drafts,
 //! delivery (outbox) and timer jobs.
+//!
+//! Each public function is one write transaction. The pattern inside: lock the conversation
+//! row, load what the rule needs, let `charla_core::lifecycle` decide, write the rows, then
+//! append the events (their access is the conversation's access after the change).
 
-#![allow(unused_variables)]
-
+use super::inbox::{
+    CONVERSATION_COLUMNS, IDENTITY_COLUMNS, MESSAGE_COLUMNS, conversation_from_row, fill_attachments,
+    identity_from_row, load_message, load_read_states, message_from_row,
+};
+use super::rows::{ATTACHMENT_COLUMNS, attachment_from_row};
 use super::*;
+use charla_core::lifecycle::{self, Answering, OnMessage, Reassign};
+use charla_core::routing::Candidate;
+
+/// Longest note (notes are not limited by the channel, only by this).
+const NOTE_MAX_CHARS: usize = 60_000;
+/// Longest draft kept.
+const DRAFT_MAX_CHARS: usize = 60_000;
+/// Characters of a message kept as the conversation's preview.
+const PREVIEW_CHARS: usize = 200;
+/// WhatsApp's customer-service window: free text only this long after the last inbound.
+const WHATSAPP_WINDOW_MS: Millis = 24 * 60 * 60 * 1000;
+
+// --- small helpers ---------------------------------------------------------------------------------
+
+/// What the conversation rules need to know about a channel.
+#[derive(Debug, Clone)]
+struct ChannelRules {
+    kind: ChannelKind,
+    routing_mode: RoutingMode,
+    max_message_length: i64,
+    auto_close_after_secs: Option<i64>,
+    response_time_limit_secs: i64,
+    active: bool,
+}
+
+async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRules> {
+    let row = sqlx::query(
+        "SELECT kind, routing_mode, max_message_length, auto_close_after_secs, response_time_limit_secs, active \
+         FROM channels WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok(ChannelRules {
+        kind: col_enum(&row, "kind", ChannelKind::parse)?,
+        routing_mode: col_enum(&row, "routing_mode", RoutingMode::parse)?,
+        max_message_length: col(&row, "max_message_length")?,
+        auto_close_after_secs: col(&row, "auto_close_after_secs")?,
+        response_time_limit_secs: col(&row, "response_time_limit_secs")?,
+        active: col_bool(&row, "active")?,
+    })
+}
+
+/// The conversation, row-locked on PostgreSQL; NotFound outside the workspace.
+async fn lock_conversation(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: Id,
+    id: Id,
+) -> StoreResult<Conversation> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 AND c.workspace_id = $2{}",
+        dialect.for_update()
+    );
+    let row = sqlx::query(&sql).bind(id).bind(workspace_id).fetch_optional(&mut *c).await?;
+    conversation_from_row(&row.ok_or(StoreError::NotFound)?)
+}
+
+async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE conversations SET contact_id = $1, status = $2, attention_id = $3, assignee_id = $4, team_id = $5, \
+         snoozed_until = $6, unanswered = $7, no_reply_needed = $8, waiting_since = $9, due_at = $10, \
+         owned_by_bot = $11, last_message_id = $12, last_message_preview = $13, last_message_author = $14, \
+         last_inbound_at = $15, last_activity_at = $16 WHERE id = $17",
+    )
+    .bind(conv.contact_id)
+    .bind(conv.status.as_str())
+    .bind(conv.attention_id)
+    .bind(conv.assignee_id)
+    .bind(conv.team_id)
+    .bind(conv.snoozed_until)
+    .bind(conv.unanswered as i64)
+    .bind(conv.no_reply_needed as i64)
+    .bind(conv.waiting_since)
+    .bind(conv.due_at)
+    .bind(conv.owned_by_bot as i64)
+    .bind(conv.last_message_id)
+    .bind(conv.last_message_preview.clone())
+    .bind(conv.last_message_author.map(|a| a.as_str().to_string()))
+    .bind(conv.last_inbound_at)
+    .bind(conv.last_activity_at)
+    .bind(conv.id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+async fn insert_attention(
+    c: &mut AnyConnection,
+    conv: &Conversation,
+    status: Status,
+    assignee_id: Option<Id>,
+    team_id: Option<Id>,
+    now: Millis,
+) -> StoreResult<Id> {
+    let id: Id = sqlx::query_scalar(
+        "INSERT INTO attentions (workspace_id, conversation_id, status, assignee_id, team_id, opened_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(conv.workspace_id)
+    .bind(conv.id)
+    .bind(status.as_str())
+    .bind(assignee_id)
+    .bind(team_id)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(id)
+}
+
+async fn set_attention_status(c: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
+    sqlx::query("UPDATE attentions SET status = $1 WHERE id = $2")
+        .bind(status.as_str())
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+async fn set_attention_assignee(
+    c: &mut AnyConnection,
+    id: Id,
+    assignee_id: Option<Id>,
+    team_id: Option<Id>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE attentions SET assignee_id = $1, team_id = $2 WHERE id = $3")
+        .bind(assignee_id)
+        .bind(team_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+async fn close_attention(c: &mut AnyConnection, id: Id, reason: Option<&str>, now: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE attentions SET status = 'closed', closed_at = $1, close_reason = $2 WHERE id = $3")
+        .bind(now)
+        .bind(reason.map(str::to_string))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Opens a new attention on the conversation (closed or never opened) and makes it current.
+async fn open_new_attention(
+    c: &mut AnyConnection,
+    conv: &mut Conversation,
+    assignee_id: Option<Id>,
+    team_id: Option<Id>,
+    now: Millis,
+) -> StoreResult<()> {
+    let id = insert_attention(c, conv, Status::Open, assignee_id, team_id, now).await?;
+    conv.attention_id = Some(id);
+    conv.status = Status::Open;
+    conv.assignee_id = assignee_id;
+    conv.team_id = team_id;
+    conv.snoozed_until = None;
+    conv.owned_by_bot = false;
+    Ok(())
+}
+
+/// A snoozed attention returns to open.
+async fn wake(c: &mut AnyConnection, conv: &mut Conversation) -> StoreResult<()> {
+    if let Some(att) = conv.attention_id {
+        set_attention_status(c, att, Status::Open).await?;
+        cancel_job(c, JobKind::SnoozeWake, att).await?;
+    }
+    conv.status = Status::Open;
+    conv.snoozed_until = None;
+    Ok(())
+}
+
+/// (Re)schedules the inactivity close of the current attention, or cancels it when the
+/// attention is not open or the channel has no auto-close.
+async fn reschedule_auto_close(c: &mut AnyConnection, conv: &Conversation, ch: &ChannelRules) -> StoreResult<()> {
+    let Some(att) = conv.attention_id else { return Ok(()) };
+    match lifecycle::auto_close_at(conv.status, conv.last_activity_at, ch.auto_close_after_secs) {
+        Some(at) => schedule_job(c, JobKind::AutoClose, att, at).await,
+        None => cancel_job(c, JobKind::AutoClose, att).await,
+    }
+}
+
+fn answering(conv: &Conversation) -> Answering {
+    Answering { unanswered: conv.unanswered, no_reply_needed: conv.no_reply_needed, waiting_since: conv.waiting_since }
+}
+
+fn set_answering(conv: &mut Conversation, a: Answering, ch: &ChannelRules) {
+    conv.unanswered = a.unanswered;
+    conv.no_reply_needed = a.no_reply_needed;
+    conv.waiting_since = a.waiting_since;
+    conv.due_at = a.due_at(ch.response_time_limit_secs);
+}
+
+/// The list preview of a message: its first characters, or its first attachment's name.
+fn preview(text: &str, attachments: &[Attachment]) -> Option<String> {
+    let text = text.trim();
+    if !text.is_empty() {
+        return Some(text.chars().take(PREVIEW_CHARS).collect());
+    }
+    attachments.first().map(|a| a.name.clone())
+}
+
+/// A message row to insert.
+struct NewRow<'a> {
+    conv: &'a Conversation,
+    kind: MessageKind,
+    author: &'a Author,
+    text: &'a str,
+    reply_to: Option<Id>,
+    client_msg_id: Option<String>,
+    provider_id: Option<String>,
+    status: MessageStatus,
+    hidden: bool,
+    now: Millis,
+}
+
+/// Inserts a message; None when a uniqueness rule (provider id, client_msg_id) says it exists.
+async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
+    let id: Option<Id> = sqlx::query_scalar(
+        "INSERT INTO messages (workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, \
+         author_name, text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(r.conv.workspace_id)
+    .bind(r.conv.id)
+    .bind(r.conv.attention_id)
+    .bind(r.conv.channel_id)
+    .bind(r.kind.as_str())
+    .bind(r.author.kind.as_str())
+    .bind(r.author.id)
+    .bind(r.author.name.clone())
+    .bind(r.text.to_string())
+    .bind(r.reply_to)
+    .bind(r.client_msg_id.clone())
+    .bind(r.provider_id.clone())
+    .bind(r.status.as_str())
+    .bind(r.hidden as i64)
+    .bind(r.now)
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(id.map(|id| Message {
+        id,
+        workspace_id: r.conv.workspace_id,
+        conversation_id: r.conv.id,
+        attention_id: r.conv.attention_id,
+        channel_id: r.conv.channel_id,
+        kind: r.kind,
+        author: r.author.clone(),
+        text: r.text.to_string(),
+        reply_to: r.reply_to,
+        client_msg_id: r.client_msg_id,
+        provider_id: r.provider_id,
+        status: r.status,
+        error: None,
+        attachments: Vec::new(),
+        created_at: r.now,
+    }))
+}
+
+/// The attachments to link to a new message, in the order given: each must be of the
+/// workspace and not yet linked to a message.
+async fn unlinked_attachments(c: &mut AnyConnection, workspace_id: Id, ids: &[Id]) -> StoreResult<Vec<Attachment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut q =
+        Sql::new(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE message_id IS NULL AND workspace_id = "));
+    q.bind(workspace_id);
+    q.push(" AND id IN ");
+    q.bind_list(&unique);
+    let found = q.query().fetch_all(&mut *c).await?.iter().map(attachment_from_row).collect::<StoreResult<Vec<_>>>()?;
+    if found.len() != unique.len() {
+        return Err(StoreError::Invalid(
+            "invalid_attachment",
+            "an attachment does not exist or already belongs to a message".into(),
+        ));
+    }
+    let mut ordered = Vec::with_capacity(unique.len());
+    for id in ids {
+        if ordered.iter().any(|a: &Attachment| a.id == *id) {
+            continue;
+        }
+        if let Some(a) = found.iter().find(|a| a.id == *id) {
+            ordered.push(a.clone());
+        }
+    }
+    Ok(ordered)
+}
+
+async fn link_attachments(
+    c: &mut AnyConnection,
+    message: &mut Message,
+    attachments: Vec<Attachment>,
+) -> StoreResult<()> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Id> = attachments.iter().map(|a| a.id).collect();
+    let mut q = Sql::new("UPDATE attachments SET message_id = ");
+    q.bind(message.id);
+    q.push(" WHERE message_id IS NULL AND id IN ");
+    q.bind_list(&ids);
+    q.query().execute(&mut *c).await?;
+    message.attachments = attachments.into_iter().map(|a| Attachment { message_id: Some(message.id), ..a }).collect();
+    Ok(())
+}
+
+/// A user's name in the workspace, for history lines; None when not a user of it.
+async fn user_name(c: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM users WHERE id = $1 AND workspace_id = $2")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+async fn team_name(c: &mut AnyConnection, workspace_id: Id, id: Id) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM teams WHERE id = $1 AND workspace_id = $2")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+/// Who is acting, as the author of a history line.
+async fn system_author(c: &mut AnyConnection, workspace_id: Id, actor: Option<Id>) -> StoreResult<Author> {
+    let name = match actor {
+        Some(id) => user_name(c, workspace_id, id).await?.unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(Author { kind: AuthorType::System, id: actor, name })
+}
+
+/// Appends an `event` line (opened, closed, reassigned...) to the history. It changes neither
+/// the status nor the conversation's last message.
+async fn event_line(
+    c: &mut AnyConnection,
+    conv: &Conversation,
+    actor: Option<Id>,
+    text: String,
+    now: Millis,
+) -> StoreResult<Message> {
+    let author = system_author(c, conv.workspace_id, actor).await?;
+    let row = NewRow {
+        conv,
+        kind: MessageKind::Event,
+        author: &author,
+        text: &text,
+        reply_to: None,
+        client_msg_id: None,
+        provider_id: None,
+        status: MessageStatus::Sent,
+        hidden: false,
+        now,
+    };
+    insert_message(c, row).await?.ok_or_else(|| StoreError::Database("event line not inserted".into()))
+}
+
+async fn notify(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    user_id: Id,
+    kind: &str,
+    conversation_id: Id,
+    text: String,
+    now: Millis,
+) -> StoreResult<Notification> {
+    let id: Id = sqlx::query_scalar(
+        "INSERT INTO notifications (workspace_id, user_id, kind, conversation_id, text, read, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(kind)
+    .bind(conversation_id)
+    .bind(text.clone())
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(Notification {
+        id,
+        workspace_id,
+        user_id,
+        kind: kind.to_string(),
+        conversation_id: Some(conversation_id),
+        text,
+        read: false,
+        created_at: now,
+    })
+}
+
+/// The name a conversation is known by in notifications: the contact's, else the identity's.
+async fn conversation_title(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<String> {
+    let row = sqlx::query(
+        "SELECT COALESCE(k.name, i.name) AS title FROM contact_identities i LEFT JOIN contacts k ON k.id = $1 \
+         WHERE i.id = $2",
+    )
+    .bind(conv.contact_id)
+    .bind(conv.identity_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    match row {
+        Some(row) => Ok(col::<Option<String>>(&row, "title")?.unwrap_or_default()),
+        None => Ok(String::new()),
+    }
+}
+
+/// Collects the events of one transaction, in order.
+struct Events {
+    workspace_id: Id,
+    now: Millis,
+    list: Vec<Event>,
+}
+
+impl Events {
+    fn new(workspace_id: Id, now: Millis) -> Events {
+        Events { workspace_id, now, list: Vec::new() }
+    }
+
+    async fn conversation(&mut self, c: &mut AnyConnection, kind: &str, conv: &Conversation) -> StoreResult<()> {
+        let ev = insert_event(c, self.workspace_id, kind, Some(conv.access()), None, to_json(conv)?, self.now).await?;
+        self.list.push(ev);
+        Ok(())
+    }
+
+    async fn message(
+        &mut self,
+        c: &mut AnyConnection,
+        kind: &str,
+        conv: &Conversation,
+        m: &Message,
+    ) -> StoreResult<()> {
+        let ev = insert_event(c, self.workspace_id, kind, Some(conv.access()), None, to_json(m)?, self.now).await?;
+        self.list.push(ev);
+        Ok(())
+    }
+
+    async fn notification(&mut self, c: &mut AnyConnection, n: &Notification) -> StoreResult<()> {
+        let ev =
+            insert_event(c, self.workspace_id, "notification.created", None, Some(n.user_id), to_json(n)?, self.now)
+                .await?;
+        self.list.push(ev);
+        Ok(())
+    }
+
+    /// `conversation.removed` for those who could see the conversation before and may not
+    /// now: access is the OLD access; the payload carries the new one so a receiver that can
+    /// still see it ignores the removal.
+    async fn removed_if_moved(
+        &mut self,
+        c: &mut AnyConnection,
+        before: &Conversation,
+        after: &Conversation,
+    ) -> StoreResult<()> {
+        let (old, new) = (before.access(), after.access());
+        if old == new {
+            return Ok(());
+        }
+        let payload = serde_json::json!({ "id": after.id, "access_after": to_json(&new)? });
+        let ev = insert_event(c, self.workspace_id, "conversation.removed", Some(old), None, payload, self.now).await?;
+        self.list.push(ev);
+        Ok(())
+    }
+}
+
+/// Routes a new attention in an `auto` channel: the online member with capacity and fewest
+/// open attentions (charla_core::routing::pick).
+async fn route(c: &mut AnyConnection, workspace_id: Id, channel_id: Id, now: Millis) -> StoreResult<Option<Id>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.presence, u.last_activity_at, u.max_concurrent, u.last_assigned_at, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM conversations o WHERE o.workspace_id = u.workspace_id \
+          AND o.status = 'open' AND o.assignee_id = u.id) AS open_attentions \
+         FROM channel_members cm JOIN users u ON u.id = cm.user_id \
+         WHERE cm.channel_id = $1 AND u.workspace_id = $2 AND u.active = 1",
+    )
+    .bind(channel_id)
+    .bind(workspace_id)
+    .fetch_all(&mut *c)
+    .await?;
+    let mut candidates = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let set: Presence = col_enum(row, "presence", Presence::parse)?;
+        candidates.push(Candidate {
+            user_id: col(row, "id")?,
+            presence: charla_core::presence::effective(set, col(row, "last_activity_at")?, now),
+            open_attentions: col(row, "open_attentions")?,
+            max_concurrent: col(row, "max_concurrent")?,
+            last_assigned_at: col(row, "last_assigned_at")?,
+        });
+    }
+    Ok(charla_core::routing::pick(&candidates))
+}
+
+async fn touch_last_assigned(c: &mut AnyConnection, user_id: Id, now: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET last_assigned_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// "YYYY-MM-DD HH:MM UTC" for history lines.
+fn format_utc(ms: Millis) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+// --- inbound ------------------------------------------------------------------------------------
 
 pub(crate) async fn ingest_inbound(s: &SqlStore, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
-    let _ = s;
-    todo!("conversations::ingest_inbound")
+    let dialect = s.dialect;
+    let (channel_id, provider_id) = (msg.channel_id, msg.provider_message_id.clone());
+    let result = s.write(move |c| Box::pin(async move { ingest_tx(c, dialect, msg, now).await })).await;
+    match result {
+        // A concurrent delivery of the same message won the race: ours was rolled back.
+        Err(StoreError::Conflict(reason)) => {
+            let mut conn = s.pool.acquire().await?;
+            match existing_inbound(&mut conn, channel_id, &provider_id).await? {
+                Some(found) => Ok(unchanged(found)),
+                None => Err(StoreError::Conflict(reason)),
+            }
+        }
+        other => other,
+    }
 }
 
-pub(crate) async fn send_message(s: &SqlStore, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>> {
-    let _ = s;
-    todo!("conversations::send_message")
+/// The already stored inbound message with this provider id, as a duplicate.
+async fn existing_inbound(c: &mut AnyConnection, channel_id: Id, provider_id: &str) -> StoreResult<Option<Ingested>> {
+    let id: Option<Id> =
+        sqlx::query_scalar("SELECT id FROM messages WHERE channel_id = $1 AND provider_id = $2 AND kind = 'inbound'")
+            .bind(channel_id)
+            .bind(provider_id)
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some(id) = id else { return Ok(None) };
+    let message = load_message(c, id).await?.ok_or(StoreError::NotFound)?;
+    let conversation = super::inbox::load_conversation(c, message.workspace_id, message.conversation_id).await?;
+    Ok(Some(Ingested { message, conversation, duplicate: true }))
 }
 
-pub(crate) async fn update_message_status(s: &SqlStore, channel_id: Id, message_id: Id, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Message>> {
-    let _ = s;
-    todo!("conversations::update_message_status")
+/// The identity of (channel, external id), row-locked; created when new (second value true).
+async fn lock_or_create_identity(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: Id,
+    channel_id: Id,
+    external_id: &str,
+    name: &str,
+) -> StoreResult<(ContactIdentity, bool)> {
+    let select = format!(
+        "SELECT {IDENTITY_COLUMNS} FROM contact_identities WHERE channel_id = $1 AND external_id = $2{}",
+        dialect.for_update()
+    );
+    if let Some(row) = sqlx::query(&select).bind(channel_id).bind(external_id).fetch_optional(&mut *c).await? {
+        return Ok((identity_from_row(&row)?, false));
+    }
+    let id: Option<Id> = sqlx::query_scalar(
+        "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name) \
+         VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(channel_id)
+    .bind(external_id)
+    .bind(name)
+    .fetch_optional(&mut *c)
+    .await?;
+    match id {
+        Some(id) => Ok((
+            ContactIdentity {
+                id,
+                workspace_id,
+                channel_id,
+                external_id: external_id.to_string(),
+                contact_id: None,
+                name: name.to_string(),
+            },
+            true,
+        )),
+        // Another transaction created it meanwhile (PostgreSQL): take its row.
+        None => {
+            let row = sqlx::query(&select).bind(channel_id).bind(external_id).fetch_one(&mut *c).await?;
+            Ok((identity_from_row(&row)?, false))
+        }
+    }
 }
 
-pub(crate) async fn assign(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, user_id: Option<Id>, team_id: Option<Id>, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::assign")
+fn unchanged<T>(value: T) -> Written<T> {
+    Written { value, events: Vec::new() }
 }
 
-pub(crate) async fn close(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, reason: Option<String>, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::close")
+async fn ingest_tx(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    msg: InboundMessage,
+    now: Millis,
+) -> StoreResult<Written<Ingested>> {
+    // Duplicate first: a redelivered webhook writes nothing.
+    if let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await? {
+        return Ok(unchanged(found));
+    }
+    let ch = channel_rules(c, msg.channel_id).await?;
+    if !ch.active {
+        return Err(StoreError::NotFound);
+    }
+    let workspace_id: Id = sqlx::query_scalar("SELECT workspace_id FROM channels WHERE id = $1")
+        .bind(msg.channel_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let input = &msg.contact;
+    let given_name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let (mut identity, new_identity) = lock_or_create_identity(
+        c,
+        dialect,
+        workspace_id,
+        msg.channel_id,
+        &input.external_id,
+        given_name.unwrap_or(&input.external_id),
+    )
+    .await?;
+    if dialect == Dialect::Postgres && !new_identity {
+        // We waited for the identity's lock: a concurrent delivery may have stored it meanwhile.
+        if let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await? {
+            return Ok(unchanged(found));
+        }
+    }
+    if new_identity {
+        let nonblank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let patch = ContactPatch {
+            phone: Some(nonblank(&input.phone)),
+            email: Some(nonblank(&input.email)),
+            telegram_username: Some(nonblank(&input.username)),
+            source: Some(nonblank(&input.source)),
+            ..ContactPatch::default()
+        };
+        let name = given_name.unwrap_or(&input.external_id);
+        let contact_id = super::directory::insert_contact(c, workspace_id, name, patch, now).await?.id;
+        sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
+            .bind(contact_id)
+            .bind(identity.id)
+            .execute(&mut *c)
+            .await?;
+        identity.contact_id = Some(contact_id);
+    } else if let Some(name) = given_name.filter(|n| *n != identity.name) {
+        sqlx::query("UPDATE contact_identities SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(identity.id)
+            .execute(&mut *c)
+            .await?;
+        identity.name = name.to_string();
+    }
+
+    let (contact_name, blocked) = match identity.contact_id {
+        Some(id) => {
+            let row =
+                sqlx::query("SELECT name, blocked FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *c).await?;
+            (Some(col::<String>(&row, "name")?), col_bool(&row, "blocked")?)
+        }
+        None => (None, false),
+    };
+
+    // The conversation of the identity, created closed without attention when new; the
+    // lifecycle below opens it.
+    let select =
+        format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1{}", dialect.for_update());
+    let existing = sqlx::query(&select).bind(identity.id).fetch_optional(&mut *c).await?;
+    let (mut conv, created) = match existing {
+        Some(row) => (conversation_from_row(&row)?, false),
+        None => {
+            let id: Id = sqlx::query_scalar(
+                "INSERT INTO conversations (workspace_id, channel_id, identity_id, contact_id, is_group, status, \
+                 last_activity_at, created_at) VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6) RETURNING id",
+            )
+            .bind(workspace_id)
+            .bind(msg.channel_id)
+            .bind(identity.id)
+            .bind(identity.contact_id)
+            .bind(msg.is_group)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            let row = sqlx::query(&select).bind(identity.id).fetch_one(&mut *c).await?;
+            let conv = conversation_from_row(&row)?;
+            debug_assert_eq!(conv.id, id);
+            (conv, true)
+        }
+    };
+    let before = conv.clone();
+
+    let author = Author {
+        kind: AuthorType::Contact,
+        id: identity.contact_id,
+        name: if identity.name.is_empty() { contact_name.unwrap_or_default() } else { identity.name.clone() },
+    };
+    let attachments = unlinked_attachments(c, workspace_id, &msg.attachment_ids).await?;
+
+    if blocked {
+        // Kept for admins, never shown in the inbox, and nothing else moves.
+        let row = NewRow {
+            conv: &conv,
+            kind: MessageKind::Inbound,
+            author: &author,
+            text: &msg.text,
+            reply_to: None,
+            client_msg_id: None,
+            provider_id: Some(msg.provider_message_id.clone()),
+            status: MessageStatus::Delivered,
+            hidden: true,
+            now,
+        };
+        let mut message =
+            insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
+        link_attachments(c, &mut message, attachments).await?;
+        return Ok(unchanged(Ingested { message, conversation: conv, duplicate: false }));
+    }
+
+    let current = if created || conv.attention_id.is_none() { None } else { Some(conv.status) };
+    let mut notifications = Vec::new();
+    match lifecycle::on_message(current, MessageKind::Inbound) {
+        OnMessage::OpenNew => {
+            // A new attention starts unanswered from this message on.
+            set_answering(&mut conv, Answering::default(), &ch);
+            open_new_attention(c, &mut conv, None, None, now).await?;
+            if ch.routing_mode == RoutingMode::Auto
+                && let Some(user_id) = route(c, workspace_id, msg.channel_id, now).await?
+            {
+                if let Some(att) = conv.attention_id {
+                    set_attention_assignee(c, att, Some(user_id), None).await?;
+                }
+                conv.assignee_id = Some(user_id);
+                touch_last_assigned(c, user_id, now).await?;
+                let title = conversation_title(c, &conv).await?;
+                notifications.push(notify(c, workspace_id, user_id, "assigned", conv.id, title, now).await?);
+            }
+        }
+        OnMessage::Wake => wake(c, &mut conv).await?,
+        OnMessage::Keep => {}
+    }
+
+    let row = NewRow {
+        conv: &conv,
+        kind: MessageKind::Inbound,
+        author: &author,
+        text: &msg.text,
+        reply_to: None,
+        client_msg_id: None,
+        provider_id: Some(msg.provider_message_id.clone()),
+        status: MessageStatus::Delivered,
+        hidden: false,
+        now,
+    };
+    let mut message = insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
+    link_attachments(c, &mut message, attachments).await?;
+
+    let a = answering(&conv).after(MessageKind::Inbound, now);
+    set_answering(&mut conv, a, &ch);
+    conv.last_message_id = Some(message.id);
+    conv.last_message_preview = preview(&message.text, &message.attachments);
+    conv.last_message_author = Some(AuthorType::Contact);
+    conv.last_inbound_at = Some(now);
+    conv.last_activity_at = now;
+    save_conversation(c, &conv).await?;
+    reschedule_auto_close(c, &conv, &ch).await?;
+
+    if let Some(assignee) = conv.assignee_id {
+        let text = conv.last_message_preview.clone().unwrap_or_default();
+        notifications.push(notify(c, workspace_id, assignee, "new_message", conv.id, text, now).await?);
+    }
+
+    let mut events = Events::new(workspace_id, now);
+    if created {
+        events.conversation(c, "conversation.created", &conv).await?;
+    }
+    events.message(c, "message.created", &conv, &message).await?;
+    if !created {
+        events.conversation(c, "conversation.updated", &conv).await?;
+        events.removed_if_moved(c, &before, &conv).await?;
+    }
+    for n in &notifications {
+        events.notification(c, n).await?;
+    }
+    Ok(Written { value: Ingested { message, conversation: conv, duplicate: false }, events: events.list })
 }
 
-pub(crate) async fn reopen(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::reopen")
+// --- outbound messages and notes -------------------------------------------------------------------
+
+pub(crate) async fn send_message(
+    s: &SqlStore,
+    workspace_id: Id,
+    msg: NewOutgoing,
+    now: Millis,
+) -> StoreResult<Written<Message>> {
+    if !matches!(msg.kind, MessageKind::Outbound | MessageKind::Note) {
+        return Err(StoreError::Invalid("invalid_kind", "only outbound messages and notes can be sent".into()));
+    }
+    let dialect = s.dialect;
+    s.write(move |c| Box::pin(async move { send_tx(c, dialect, workspace_id, msg, now).await })).await
 }
 
-pub(crate) async fn snooze(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, until: Millis, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::snooze")
+async fn send_tx(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: Id,
+    msg: NewOutgoing,
+    now: Millis,
+) -> StoreResult<Written<Message>> {
+    let mut conv = lock_conversation(c, dialect, workspace_id, msg.conversation_id).await?;
+    if let Some(key) = &msg.client_msg_id {
+        let id: Option<Id> =
+            sqlx::query_scalar("SELECT id FROM messages WHERE conversation_id = $1 AND client_msg_id = $2")
+                .bind(conv.id)
+                .bind(key.clone())
+                .fetch_optional(&mut *c)
+                .await?;
+        if let Some(id) = id {
+            let existing = load_message(c, id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(unchanged(existing));
+        }
+    }
+    let ch = channel_rules(c, conv.channel_id).await?;
+    let outbound = msg.kind == MessageKind::Outbound;
+    if outbound && let Some(contact_id) = conv.contact_id {
+        let blocked: i64 = sqlx::query_scalar("SELECT blocked FROM contacts WHERE id = $1")
+            .bind(contact_id)
+            .fetch_one(&mut *c)
+            .await?;
+        if blocked != 0 {
+            return Err(StoreError::Invalid(
+                "contact_blocked",
+                "the contact is blocked; messages to it are refused".into(),
+            ));
+        }
+    }
+    if let Some(reply_to) = msg.reply_to {
+        let found: Option<Id> = sqlx::query_scalar("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
+            .bind(reply_to)
+            .bind(conv.id)
+            .fetch_optional(&mut *c)
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::Invalid(
+                "invalid_reply_to",
+                "the quoted message is not in this conversation".into(),
+            ));
+        }
+    }
+    if msg.text.trim().is_empty() && msg.attachment_ids.is_empty() {
+        return Err(StoreError::Invalid("empty_message", "a message needs text or an attachment".into()));
+    }
+    if outbound {
+        if let Err(e) = charla_core::limits::check_message_length(ch.kind, ch.max_message_length, &msg.text) {
+            return Err(StoreError::Invalid(
+                "message_too_long",
+                format!("message is {} characters; the limit on this channel is {}", e.length, e.limit),
+            ));
+        }
+        if ch.kind == ChannelKind::Whatsapp
+            && conv.last_inbound_at.is_none_or(|t| now.saturating_sub(t) > WHATSAPP_WINDOW_MS)
+        {
+            return Err(StoreError::Invalid(
+                "whatsapp_window_closed",
+                "more than 24 hours since the contact's last message: WhatsApp only accepts templates now".into(),
+            ));
+        }
+    } else {
+        let length = msg.text.chars().count();
+        if length > NOTE_MAX_CHARS {
+            return Err(StoreError::Invalid(
+                "message_too_long",
+                format!("message is {length} characters; the limit for notes is {NOTE_MAX_CHARS}"),
+            ));
+        }
+    }
+    let attachments = unlinked_attachments(c, workspace_id, &msg.attachment_ids).await?;
+    let before = conv.clone();
+
+    if outbound {
+        match lifecycle::on_message(conv.attention_id.map(|_| conv.status), MessageKind::Outbound) {
+            OnMessage::OpenNew => {
+                // The operator who writes takes the new attention.
+                let taker = msg.author.id.filter(|_| msg.author.kind == AuthorType::User);
+                open_new_attention(c, &mut conv, taker, None, now).await?;
+            }
+            OnMessage::Wake => wake(c, &mut conv).await?,
+            OnMessage::Keep => {}
+        }
+    }
+
+    let row = NewRow {
+        conv: &conv,
+        kind: msg.kind,
+        author: &msg.author,
+        text: &msg.text,
+        reply_to: msg.reply_to,
+        client_msg_id: msg.client_msg_id.clone(),
+        provider_id: None,
+        status: if outbound { MessageStatus::Queued } else { MessageStatus::Sent },
+        hidden: false,
+        now,
+    };
+    let mut message = insert_message(c, row)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("a message with this client_msg_id exists".into()))?;
+    link_attachments(c, &mut message, attachments).await?;
+
+    if outbound {
+        // The job row is the durable outbox entry.
+        schedule_job(c, JobKind::Deliver, message.id, now).await?;
+        let a = answering(&conv).after(MessageKind::Outbound, now);
+        set_answering(&mut conv, a, &ch);
+        if let Some(att) = conv.attention_id {
+            sqlx::query("UPDATE attentions SET first_response_at = $1 WHERE id = $2 AND first_response_at IS NULL")
+                .bind(now)
+                .bind(att)
+                .execute(&mut *c)
+                .await?;
+        }
+        conv.last_message_id = Some(message.id);
+        conv.last_message_preview = preview(&message.text, &message.attachments);
+        conv.last_message_author = Some(message.author.kind);
+    }
+    conv.last_activity_at = now;
+    save_conversation(c, &conv).await?;
+    reschedule_auto_close(c, &conv, &ch).await?;
+
+    let mut events = Events::new(workspace_id, now);
+    events.message(c, "message.created", &conv, &message).await?;
+    events.conversation(c, "conversation.updated", &conv).await?;
+    events.removed_if_moved(c, &before, &conv).await?;
+    Ok(Written { value: message, events: events.list })
 }
 
-pub(crate) async fn no_reply_needed(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::no_reply_needed")
+/// The conversation of a message, for the access of message events.
+async fn conversation_of(c: &mut AnyConnection, m: &Message) -> StoreResult<Conversation> {
+    super::inbox::load_conversation(c, m.workspace_id, m.conversation_id).await
 }
 
-pub(crate) async fn mark_read(s: &SqlStore, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
-    let _ = s;
-    todo!("conversations::mark_read")
+async fn save_delivery_state(c: &mut AnyConnection, m: &Message, now: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE messages SET status = $1, error = $2, provider_id = $3, updated_at = $4 WHERE id = $5")
+        .bind(m.status.as_str())
+        .bind(m.error.clone())
+        .bind(m.provider_id.clone())
+        .bind(now)
+        .bind(m.id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
 
-pub(crate) async fn mark_unread(s: &SqlStore, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
-    let _ = s;
-    todo!("conversations::mark_unread")
+/// An outbound message, row-locked on PostgreSQL.
+async fn lock_message(c: &mut AnyConnection, dialect: Dialect, id: Id) -> StoreResult<Option<Message>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1{}", dialect.for_update());
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let mut list = vec![message_from_row(&row)?];
+    fill_attachments(c, &mut list).await?;
+    Ok(list.pop())
 }
 
-pub(crate) async fn detach_contact(s: &SqlStore, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
-    let _ = s;
-    todo!("conversations::detach_contact")
+pub(crate) async fn update_message_status(
+    s: &SqlStore,
+    channel_id: Id,
+    message_id: Id,
+    status: MessageStatus,
+    error: Option<String>,
+    now: Millis,
+) -> StoreResult<Written<Message>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut m = match lock_message(c, dialect, message_id).await? {
+                Some(m) if m.channel_id == channel_id && m.kind == MessageKind::Outbound => m,
+                _ => return Err(StoreError::NotFound),
+            };
+            if !m.status.may_become(status) {
+                return Ok(unchanged(m));
+            }
+            m.status = status;
+            m.error = if status == MessageStatus::Failed {
+                Some(error.filter(|e| !e.trim().is_empty()).unwrap_or_else(|| "delivery failed".into()))
+            } else {
+                None
+            };
+            save_delivery_state(c, &m, now).await?;
+            // The provider has answered for it: no more delivery attempts.
+            cancel_job(c, JobKind::Deliver, m.id).await?;
+            let conv = conversation_of(c, &m).await?;
+            let mut events = Events::new(m.workspace_id, now);
+            events.message(c, "message.updated", &conv, &m).await?;
+            Ok(Written { value: m, events: events.list })
+        })
+    })
+    .await
 }
 
-pub(crate) async fn delete_conversations(s: &SqlStore, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>> {
-    let _ = s;
-    todo!("conversations::delete_conversations")
+// --- assignment ---------------------------------------------------------------------------------------
+
+/// "Ana", "team Sales", "Ana (Sales)" or None for nobody.
+async fn describe_owner(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    user: Option<Id>,
+    team: Option<Id>,
+) -> StoreResult<Option<String>> {
+    let user = match user {
+        Some(id) => user_name(c, workspace_id, id).await?,
+        None => None,
+    };
+    let team = match team {
+        Some(id) => team_name(c, workspace_id, id).await?,
+        None => None,
+    };
+    Ok(match (user, team) {
+        (Some(u), Some(t)) => Some(format!("{u} ({t})")),
+        (Some(u), None) => Some(u),
+        (None, Some(t)) => Some(format!("team {t}")),
+        (None, None) => None,
+    })
 }
 
-pub(crate) async fn put_draft(s: &SqlStore, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft> {
-    let _ = s;
-    todo!("conversations::put_draft")
+pub(crate) async fn assign(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    user_id: Option<Id>,
+    team_id: Option<Id>,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            if let Some(u) = user_id {
+                let active: Option<i64> =
+                    sqlx::query_scalar("SELECT active FROM users WHERE id = $1 AND workspace_id = $2")
+                        .bind(u)
+                        .bind(workspace_id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                match active {
+                    None => return Err(StoreError::Invalid("invalid_user", "no such user in this workspace".into())),
+                    Some(0) => return Err(StoreError::Invalid("invalid_user", "the user is deactivated".into())),
+                    Some(_) => {}
+                }
+            }
+            if let Some(t) = team_id
+                && team_name(c, workspace_id, t).await?.is_none()
+            {
+                return Err(StoreError::Invalid("invalid_team", "no such team in this workspace".into()));
+            }
+            let decision = lifecycle::reassign(conv.status, (conv.assignee_id, conv.team_id), (user_id, team_id));
+            if decision == Reassign::Nothing {
+                return Ok(unchanged(conv));
+            }
+            let ch = channel_rules(c, conv.channel_id).await?;
+            let before = conv.clone();
+            let from = describe_owner(c, workspace_id, before.assignee_id, before.team_id).await?;
+            let to = describe_owner(c, workspace_id, user_id, team_id).await?;
+            match decision {
+                Reassign::Transfer => {
+                    // Metrics stay per operator: the current attention ends here, a new one
+                    // starts for the new owner, in the same state (a snooze carries over).
+                    if let Some(old) = conv.attention_id {
+                        close_attention(c, old, Some(lifecycle::CLOSE_REASON_TRANSFERRED), now).await?;
+                        cancel_job(c, JobKind::AutoClose, old).await?;
+                        cancel_job(c, JobKind::SnoozeWake, old).await?;
+                    }
+                    let new = insert_attention(c, &conv, conv.status, user_id, team_id, now).await?;
+                    conv.attention_id = Some(new);
+                    if conv.status == Status::Snoozed
+                        && let Some(until) = conv.snoozed_until
+                    {
+                        schedule_job(c, JobKind::SnoozeWake, new, until).await?;
+                    }
+                }
+                Reassign::ChangeAssignee | Reassign::Take => {
+                    if let Some(att) = conv.attention_id {
+                        set_attention_assignee(c, att, user_id, team_id).await?;
+                    }
+                }
+                Reassign::Nothing => {}
+            }
+            conv.assignee_id = user_id;
+            conv.team_id = team_id;
+            save_conversation(c, &conv).await?;
+            reschedule_auto_close(c, &conv, &ch).await?;
+
+            let text = match (decision, &from, &to) {
+                (_, None, Some(to)) => format!("Assigned to {to}"),
+                (_, Some(from), None) => format!("Unassigned from {from}"),
+                (Reassign::Transfer, Some(from), Some(to)) => format!("Transferred from {from} to {to}"),
+                (_, Some(from), Some(to)) => format!("Reassigned from {from} to {to}"),
+                (_, None, None) => "Unassigned".to_string(),
+            };
+            let line = event_line(c, &conv, Some(actor), text, now).await?;
+            let mut notification = None;
+            if let Some(u) = user_id
+                && before.assignee_id != Some(u)
+            {
+                touch_last_assigned(c, u, now).await?;
+                if u != actor {
+                    let title = conversation_title(c, &conv).await?;
+                    notification = Some(notify(c, workspace_id, u, "assigned", conv.id, title, now).await?);
+                }
+            }
+
+            let mut events = Events::new(workspace_id, now);
+            events.message(c, "message.created", &conv, &line).await?;
+            events.conversation(c, "conversation.updated", &conv).await?;
+            events.removed_if_moved(c, &before, &conv).await?;
+            if let Some(n) = &notification {
+                events.notification(c, n).await?;
+            }
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
 }
+
+// --- close, reopen, snooze ------------------------------------------------------------------------------
+
+/// Closes the current attention (open or snoozed) with `reason`: the history line and the
+/// events go to `events`.
+async fn close_tx(
+    c: &mut AnyConnection,
+    conv: &mut Conversation,
+    actor: Option<Id>,
+    reason: Option<String>,
+    now: Millis,
+    events: &mut Events,
+) -> StoreResult<()> {
+    if let Some(att) = conv.attention_id {
+        close_attention(c, att, reason.as_deref(), now).await?;
+        cancel_job(c, JobKind::AutoClose, att).await?;
+        cancel_job(c, JobKind::SnoozeWake, att).await?;
+    }
+    conv.status = Status::Closed;
+    conv.unanswered = false;
+    conv.no_reply_needed = false;
+    conv.waiting_since = None;
+    conv.due_at = None;
+    conv.snoozed_until = None;
+    save_conversation(c, conv).await?;
+    let text = match &reason {
+        Some(r) => format!("Closed: {r}"),
+        None => "Closed".to_string(),
+    };
+    let line = event_line(c, conv, actor, text, now).await?;
+    events.message(c, "message.created", conv, &line).await?;
+    events.conversation(c, "conversation.updated", conv).await?;
+    Ok(())
+}
+
+pub(crate) async fn close(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    reason: Option<String>,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            if conv.status == Status::Closed {
+                return Err(StoreError::Invalid("already_closed", "the conversation is already closed".into()));
+            }
+            let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+            if let Some(r) = &reason
+                && r != lifecycle::CLOSE_REASON_TRANSFERRED
+                && r != lifecycle::CLOSE_REASON_INACTIVITY
+            {
+                let known: Option<Id> =
+                    sqlx::query_scalar("SELECT id FROM close_reasons WHERE workspace_id = $1 AND name = $2")
+                        .bind(workspace_id)
+                        .bind(r.clone())
+                        .fetch_optional(&mut *c)
+                        .await?;
+                if known.is_none() {
+                    return Err(StoreError::Invalid(
+                        "invalid_close_reason",
+                        format!("{r:?} is not a close reason of this workspace"),
+                    ));
+                }
+            }
+            let mut events = Events::new(workspace_id, now);
+            close_tx(c, &mut conv, Some(actor), reason, now, &mut events).await?;
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
+}
+
+pub(crate) async fn reopen(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            let before = conv.clone();
+            match conv.status {
+                Status::Open => {
+                    return Err(StoreError::Invalid("already_open", "the conversation is already open".into()));
+                }
+                Status::Snoozed => wake(c, &mut conv).await?,
+                Status::Closed => {
+                    let assignee = conv.assignee_id.or(Some(actor));
+                    let team = conv.team_id;
+                    open_new_attention(c, &mut conv, assignee, team, now).await?;
+                }
+            }
+            // Reopening is activity: the inactivity timer starts again from now.
+            conv.last_activity_at = now;
+            save_conversation(c, &conv).await?;
+            let ch = channel_rules(c, conv.channel_id).await?;
+            reschedule_auto_close(c, &conv, &ch).await?;
+            let line = event_line(c, &conv, Some(actor), "Reopened".to_string(), now).await?;
+            let mut events = Events::new(workspace_id, now);
+            events.message(c, "message.created", &conv, &line).await?;
+            events.conversation(c, "conversation.updated", &conv).await?;
+            events.removed_if_moved(c, &before, &conv).await?;
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
+}
+
+pub(crate) async fn snooze(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    until: Millis,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            if conv.status != Status::Open {
+                return Err(StoreError::Invalid("not_open", "only an open conversation can be snoozed".into()));
+            }
+            if !lifecycle::valid_snooze(until, now) {
+                return Err(StoreError::Invalid("invalid_snooze", "the snooze time must be in the future".into()));
+            }
+            let att =
+                conv.attention_id.ok_or(StoreError::Invalid("not_open", "the conversation has no attention".into()))?;
+            set_attention_status(c, att, Status::Snoozed).await?;
+            schedule_job(c, JobKind::SnoozeWake, att, until).await?;
+            // A snoozed attention never auto-closes.
+            cancel_job(c, JobKind::AutoClose, att).await?;
+            conv.status = Status::Snoozed;
+            conv.snoozed_until = Some(until);
+            save_conversation(c, &conv).await?;
+            let line = event_line(c, &conv, Some(actor), format!("Snoozed until {}", format_utc(until)), now).await?;
+            let mut events = Events::new(workspace_id, now);
+            events.message(c, "message.created", &conv, &line).await?;
+            events.conversation(c, "conversation.updated", &conv).await?;
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
+}
+
+pub(crate) async fn no_reply_needed(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let _ = actor;
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            let a = answering(&conv).no_reply_needed();
+            conv.unanswered = a.unanswered;
+            conv.no_reply_needed = a.no_reply_needed;
+            conv.waiting_since = a.waiting_since;
+            conv.due_at = None;
+            save_conversation(c, &conv).await?;
+            let mut events = Events::new(workspace_id, now);
+            events.conversation(c, "conversation.updated", &conv).await?;
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
+}
+
+// --- read state ----------------------------------------------------------------------------------------
+
+async fn read_state_written(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    user_id: Id,
+    conversation_id: Id,
+    now: Millis,
+) -> StoreResult<Written<ReadState>> {
+    let state = load_read_states(c, user_id, &[conversation_id]).await?.remove(&conversation_id).unwrap_or_default();
+    let payload = serde_json::json!({
+        "conversation_id": conversation_id,
+        "unread_count": state.unread_count,
+        "marked_unread": state.marked_unread,
+        "last_read_message_id": state.last_read_message_id,
+    });
+    let ev = insert_event(c, workspace_id, "conversation.read", None, Some(user_id), payload, now).await?;
+    Ok(Written { value: state, events: vec![ev] })
+}
+
+pub(crate) async fn mark_read(
+    s: &SqlStore,
+    workspace_id: Id,
+    user_id: Id,
+    conversation_id: Id,
+    now: Millis,
+) -> StoreResult<Written<ReadState>> {
+    s.write(move |c| {
+        Box::pin(async move {
+            let conv = super::inbox::load_conversation(c, workspace_id, conversation_id).await?;
+            let last: Option<Id> = sqlx::query_scalar("SELECT MAX(id) FROM messages WHERE conversation_id = $1 AND hidden = 0")
+                .bind(conv.id)
+                .fetch_one(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO read_states (user_id, conversation_id, last_read_message_id, marked_unread) VALUES ($1, $2, $3, 0) \
+                 ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_message_id = excluded.last_read_message_id, \
+                 marked_unread = 0",
+            )
+            .bind(user_id)
+            .bind(conv.id)
+            .bind(last)
+            .execute(&mut *c)
+            .await?;
+            read_state_written(c, workspace_id, user_id, conv.id, now).await
+        })
+    })
+    .await
+}
+
+pub(crate) async fn mark_unread(
+    s: &SqlStore,
+    workspace_id: Id,
+    user_id: Id,
+    conversation_id: Id,
+    now: Millis,
+) -> StoreResult<Written<ReadState>> {
+    s.write(move |c| {
+        Box::pin(async move {
+            let conv = super::inbox::load_conversation(c, workspace_id, conversation_id).await?;
+            sqlx::query(
+                "INSERT INTO read_states (user_id, conversation_id, last_read_message_id, marked_unread) VALUES ($1, $2, NULL, 1) \
+                 ON CONFLICT (user_id, conversation_id) DO UPDATE SET marked_unread = 1",
+            )
+            .bind(user_id)
+            .bind(conv.id)
+            .execute(&mut *c)
+            .await?;
+            read_state_written(c, workspace_id, user_id, conv.id, now).await
+        })
+    })
+    .await
+}
+
+// --- detach, delete, drafts ---------------------------------------------------------------------------
+
+pub(crate) async fn detach_contact(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+    actor: Id,
+    now: Millis,
+) -> StoreResult<Written<Conversation>> {
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            // Lock order identity → conversation, as ingestion does.
+            let seen = super::inbox::load_conversation(c, workspace_id, conversation_id).await?;
+            let lock_identity = format!("SELECT id FROM contact_identities WHERE id = $1{}", dialect.for_update());
+            sqlx::query(&lock_identity).bind(seen.identity_id).fetch_optional(&mut *c).await?;
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            if conv.contact_id.is_none() {
+                return Ok(unchanged(conv));
+            }
+            let before = conv.clone();
+            sqlx::query("UPDATE contact_identities SET contact_id = NULL WHERE id = $1")
+                .bind(conv.identity_id)
+                .execute(&mut *c)
+                .await?;
+            conv.contact_id = None;
+            save_conversation(c, &conv).await?;
+            let line = event_line(c, &conv, Some(actor), "Contact detached".to_string(), now).await?;
+            let mut events = Events::new(workspace_id, now);
+            events.message(c, "message.created", &conv, &line).await?;
+            events.conversation(c, "conversation.updated", &conv).await?;
+            events.removed_if_moved(c, &before, &conv).await?;
+            Ok(Written { value: conv, events: events.list })
+        })
+    })
+    .await
+}
+
+pub(crate) async fn delete_conversations(
+    s: &SqlStore,
+    workspace_id: Id,
+    ids: &[Id],
+    now: Millis,
+) -> StoreResult<Written<Vec<String>>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(unchanged(Vec::new()));
+    }
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.workspace_id = "));
+            q.bind(workspace_id);
+            q.push(" AND c.id IN ");
+            q.bind_list(&ids);
+            q.push(" ORDER BY c.id");
+            q.push(dialect.for_update());
+            let convs = q.query().fetch_all(&mut *c).await?.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
+            if convs.len() != ids.len() {
+                return Err(StoreError::NotFound);
+            }
+
+            let mut q = Sql::new(
+                "SELECT a.storage_key AS storage_key FROM attachments a JOIN messages m ON m.id = a.message_id \
+                 WHERE m.conversation_id IN ",
+            );
+            q.bind_list(&ids);
+            q.push(" ORDER BY a.id");
+            let mut keys = Vec::new();
+            for row in q.query().fetch_all(&mut *c).await? {
+                keys.push(col::<String>(&row, "storage_key")?);
+            }
+
+            let statements: [(&str, &str); 9] = [
+                (
+                    "DELETE FROM jobs WHERE kind IN ('auto_close', 'snooze_wake') AND target_id IN \
+                     (SELECT id FROM attentions WHERE conversation_id IN ",
+                    ")",
+                ),
+                ("DELETE FROM jobs WHERE kind = 'deliver' AND target_id IN (SELECT id FROM messages WHERE conversation_id IN ", ")"),
+                ("DELETE FROM attachments WHERE message_id IN (SELECT id FROM messages WHERE conversation_id IN ", ")"),
+                ("DELETE FROM messages WHERE conversation_id IN ", ""),
+                ("DELETE FROM read_states WHERE conversation_id IN ", ""),
+                ("DELETE FROM drafts WHERE conversation_id IN ", ""),
+                ("DELETE FROM notifications WHERE conversation_id IN ", ""),
+                ("DELETE FROM attentions WHERE conversation_id IN ", ""),
+                ("DELETE FROM conversations WHERE id IN ", ""),
+            ];
+            for (head, tail) in statements {
+                let mut q = Sql::new(head);
+                q.bind_list(&ids);
+                q.push(tail);
+                q.query().execute(&mut *c).await?;
+            }
+
+            let mut events = Vec::with_capacity(convs.len());
+            for conv in &convs {
+                let payload = serde_json::json!({ "id": conv.id });
+                events.push(insert_event(c, workspace_id, "conversation.deleted", Some(conv.access()), None, payload, now).await?);
+            }
+            Ok(Written { value: keys, events })
+        })
+    })
+    .await
+}
+
+pub(crate) async fn put_draft(
+    s: &SqlStore,
+    workspace_id: Id,
+    user_id: Id,
+    conversation_id: Id,
+    text: &str,
+    now: Millis,
+) -> StoreResult<Draft> {
+    let length = text.chars().count();
+    if length > DRAFT_MAX_CHARS {
+        return Err(StoreError::Invalid(
+            "message_too_long",
+            format!("draft is {length} characters; the limit is {DRAFT_MAX_CHARS}"),
+        ));
+    }
+    let text = text.to_string();
+    s.write(move |c| {
+        Box::pin(async move {
+            super::inbox::load_conversation(c, workspace_id, conversation_id).await?;
+            if text.trim().is_empty() {
+                sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND conversation_id = $2")
+                    .bind(user_id)
+                    .bind(conversation_id)
+                    .execute(&mut *c)
+                    .await?;
+                return Ok(Draft { user_id, conversation_id, text: String::new(), updated_at: now });
+            }
+            sqlx::query(
+                "INSERT INTO drafts (user_id, conversation_id, text, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, conversation_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(conversation_id)
+            .bind(text.clone())
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(Draft { user_id, conversation_id, text, updated_at: now })
+        })
+    })
+    .await
+}
+
+// --- timer jobs ---------------------------------------------------------------------------------------------
 
 pub(crate) async fn run_timer_job(s: &SqlStore, job: Job, now: Millis) -> StoreResult<Written<()>> {
-    let _ = s;
-    todo!("conversations::run_timer_job")
+    if !matches!(job.kind, JobKind::AutoClose | JobKind::SnoozeWake) {
+        return Err(StoreError::Invalid("not_a_timer_job", "delivery jobs go through delivery/finish_delivery".into()));
+    }
+    let dialect = s.dialect;
+    s.write(move |c| {
+        Box::pin(async move {
+            // Removing the row is the claim: if someone else already ran it, nothing happens.
+            let done = sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job.id).execute(&mut *c).await?;
+            if done.rows_affected() == 0 {
+                return Ok(unchanged(()));
+            }
+            let conversation_id: Option<Id> =
+                sqlx::query_scalar("SELECT conversation_id FROM attentions WHERE id = $1")
+                    .bind(job.target_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            let Some(conversation_id) = conversation_id else { return Ok(unchanged(())) };
+            let workspace_id: Id = sqlx::query_scalar("SELECT workspace_id FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_one(&mut *c)
+                .await?;
+            let mut conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
+            // A stale job: the attention is no longer the current one.
+            if conv.attention_id != Some(job.target_id) {
+                return Ok(unchanged(()));
+            }
+            let ch = channel_rules(c, conv.channel_id).await?;
+            let mut events = Events::new(workspace_id, now);
+            match job.kind {
+                JobKind::AutoClose => {
+                    if conv.status != Status::Open {
+                        return Ok(unchanged(()));
+                    }
+                    match lifecycle::auto_close_at(conv.status, conv.last_activity_at, ch.auto_close_after_secs) {
+                        None => return Ok(unchanged(())),
+                        Some(at) if at > now => {
+                            // Activity moved the deadline later.
+                            schedule_job(c, JobKind::AutoClose, job.target_id, at).await?;
+                            return Ok(unchanged(()));
+                        }
+                        Some(_) => {
+                            let reason = Some(lifecycle::CLOSE_REASON_INACTIVITY.to_string());
+                            close_tx(c, &mut conv, None, reason, now, &mut events).await?;
+                        }
+                    }
+                }
+                JobKind::SnoozeWake => {
+                    if conv.status != Status::Snoozed {
+                        return Ok(unchanged(()));
+                    }
+                    if let Some(until) = conv.snoozed_until
+                        && until > now
+                    {
+                        // Snoozed again for later meanwhile.
+                        schedule_job(c, JobKind::SnoozeWake, job.target_id, until).await?;
+                        return Ok(unchanged(()));
+                    }
+                    wake(c, &mut conv).await?;
+                    // The wake-up is activity: inactivity counts from now.
+                    conv.last_activity_at = now;
+                    save_conversation(c, &conv).await?;
+                    reschedule_auto_close(c, &conv, &ch).await?;
+                    let line = event_line(c, &conv, None, "Snooze ended".to_string(), now).await?;
+                    events.message(c, "message.created", &conv, &line).await?;
+                    events.conversation(c, "conversation.updated", &conv).await?;
+                    if let Some(assignee) = conv.assignee_id {
+                        let title = conversation_title(c, &conv).await?;
+                        let n = notify(c, workspace_id, assignee, "snooze_reminder", conv.id, title, now).await?;
+                        events.notification(c, &n).await?;
+                    }
+                }
+                JobKind::Deliver => {}
+            }
+            Ok(Written { value: (), events: events.list })
+        })
+    })
+    .await
+}
+
+// --- delivery (the outbox) ---------------------------------------------------------------------------------
+
+async fn delete_job(s: &SqlStore, id: Id) -> StoreResult<()> {
+    s.write(move |c| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id).execute(&mut *c).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+async fn load_delivery(c: &mut AnyConnection, job: &Job) -> StoreResult<Option<Delivery>> {
+    let message = match load_message(c, job.target_id).await? {
+        Some(m) if m.kind == MessageKind::Outbound && m.status == MessageStatus::Queued => m,
+        _ => return Ok(None),
+    };
+    let conversation = conversation_of(c, &message).await?;
+    let identity = super::inbox::load_identity(c, conversation.identity_id).await?;
+    let channel = match super::directory::load_channel(c, Some(message.workspace_id), message.channel_id).await {
+        Ok(ch) => ch,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(Delivery { message, channel, identity, conversation }))
 }
 
 pub(crate) async fn delivery(s: &SqlStore, job: Job) -> StoreResult<Delivery> {
-    let _ = s;
-    todo!("conversations::delivery")
+    let found = {
+        let mut conn = s.pool.acquire().await?;
+        load_delivery(&mut conn, &job).await?
+    };
+    match found {
+        Some(d) => Ok(d),
+        None => {
+            // Nothing left to deliver (deleted, or a receipt already settled it).
+            delete_job(s, job.id).await?;
+            Err(StoreError::NotFound)
+        }
+    }
 }
 
-pub(crate) async fn finish_delivery(s: &SqlStore, job: Job, outcome: DeliveryOutcome, now: Millis) -> StoreResult<Written<Message>> {
-    let _ = s;
-    todo!("conversations::finish_delivery")
+pub(crate) async fn finish_delivery(
+    s: &SqlStore,
+    job: Job,
+    outcome: DeliveryOutcome,
+    now: Millis,
+) -> StoreResult<Written<Message>> {
+    let dialect = s.dialect;
+    let job_id = job.id;
+    let result = s
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(mut m) = lock_message(c, dialect, job.target_id).await? else {
+                    return Err(StoreError::NotFound);
+                };
+                let before = (m.status, m.provider_id.clone(), m.error.clone());
+                match outcome {
+                    DeliveryOutcome::Sent { provider_id } => {
+                        if m.status.may_become(MessageStatus::Sent) {
+                            m.status = MessageStatus::Sent;
+                        }
+                        if provider_id.is_some() {
+                            m.provider_id = provider_id;
+                        }
+                        if m.status != MessageStatus::Failed {
+                            m.error = None;
+                        }
+                        sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job.id).execute(&mut *c).await?;
+                    }
+                    DeliveryOutcome::Retry { at, error } => {
+                        if m.status == MessageStatus::Queued {
+                            sqlx::query(
+                                "UPDATE jobs SET run_at = $1, attempts = attempts + 1, locked_until = NULL, last_error = $2 \
+                                 WHERE id = $3",
+                            )
+                            .bind(at)
+                            .bind(error.clone())
+                            .bind(job.id)
+                            .execute(&mut *c)
+                            .await?;
+                            // Operators see why it is late; the status stays queued.
+                            m.error = Some(error);
+                        } else {
+                            sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job.id).execute(&mut *c).await?;
+                        }
+                    }
+                    DeliveryOutcome::Failed { error } => {
+                        if m.status.may_become(MessageStatus::Failed) {
+                            m.status = MessageStatus::Failed;
+                            m.error = Some(error);
+                        }
+                        sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job.id).execute(&mut *c).await?;
+                    }
+                }
+                if before == (m.status, m.provider_id.clone(), m.error.clone()) {
+                    return Ok(unchanged(m));
+                }
+                save_delivery_state(c, &m, now).await?;
+                let conv = conversation_of(c, &m).await?;
+                let mut events = Events::new(m.workspace_id, now);
+                events.message(c, "message.updated", &conv, &m).await?;
+                Ok(Written { value: m, events: events.list })
+            })
+        })
+        .await;
+    if matches!(result, Err(StoreError::NotFound)) {
+        delete_job(s, job_id).await?;
+    }
+    result
 }
-

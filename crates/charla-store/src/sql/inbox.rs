@@ -2,6 +2,7 @@
 //! conversation, history, drafts; and the decoders of the conversation-side tables that
 //! `conversations.rs` shares.
 
+use super::rows::{ATTACHMENT_COLUMNS, CONTACT_COLUMNS, attachment_from_row, contacts_from_rows};
 use super::*;
 use charla_core::Flag;
 use sqlx::any::AnyRow;
@@ -24,11 +25,6 @@ pub(crate) const ATTENTION_COLUMNS: &str =
     "id, conversation_id, status, assignee_id, team_id, opened_at, closed_at, close_reason, first_response_at";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, workspace_id, channel_id, external_id, contact_id, name";
-
-const CONTACT_COLUMNS: &str = "id, workspace_id, name, phone, email, avatar_url, telegram_username, telegram_id, \
-     source, custom_attributes, blocked, created_at";
-
-const ATTACHMENT_COLUMNS: &str = "id, workspace_id, message_id, name, content_type, size, storage_key, created_at";
 
 pub(crate) fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
     let author: Option<String> = col(row, "last_message_author")?;
@@ -115,37 +111,6 @@ pub(crate) fn identity_from_row(row: &AnyRow) -> StoreResult<ContactIdentity> {
     })
 }
 
-fn contact_from_row(row: &AnyRow, tag_ids: Vec<Id>) -> StoreResult<Contact> {
-    Ok(Contact {
-        id: col(row, "id")?,
-        workspace_id: col(row, "workspace_id")?,
-        name: col(row, "name")?,
-        phone: col(row, "phone")?,
-        email: col(row, "email")?,
-        avatar_url: col(row, "avatar_url")?,
-        telegram_username: col(row, "telegram_username")?,
-        telegram_id: col(row, "telegram_id")?,
-        source: col(row, "source")?,
-        custom_attributes: col(row, "custom_attributes")?,
-        tag_ids,
-        blocked: col_bool(row, "blocked")?,
-        created_at: col(row, "created_at")?,
-    })
-}
-
-pub(crate) fn attachment_from_row(row: &AnyRow) -> StoreResult<Attachment> {
-    Ok(Attachment {
-        id: col(row, "id")?,
-        workspace_id: col(row, "workspace_id")?,
-        message_id: col(row, "message_id")?,
-        name: col(row, "name")?,
-        content_type: col(row, "content_type")?,
-        size: col(row, "size")?,
-        storage_key: col(row, "storage_key")?,
-        created_at: col(row, "created_at")?,
-    })
-}
-
 // --- loaders shared with the writes ------------------------------------------------------------
 
 /// The conversation, or NotFound when it does not exist in the workspace.
@@ -210,25 +175,13 @@ async fn load_identities(c: &mut AnyConnection, ids: &[Id]) -> StoreResult<HashM
 
 /// Contacts with their tag ids, two queries whatever the number.
 async fn load_contacts(c: &mut AnyConnection, ids: &[Id]) -> StoreResult<HashMap<Id, Contact>> {
-    let mut map = HashMap::new();
     if ids.is_empty() {
-        return Ok(map);
-    }
-    let mut tags: HashMap<Id, Vec<Id>> = HashMap::new();
-    let mut q = Sql::new("SELECT contact_id, tag_id FROM contact_tags WHERE contact_id IN ");
-    q.bind_list(ids);
-    q.push(" ORDER BY contact_id, tag_id");
-    for row in q.query().fetch_all(&mut *c).await? {
-        tags.entry(col(&row, "contact_id")?).or_default().push(col(&row, "tag_id")?);
+        return Ok(HashMap::new());
     }
     let mut q = Sql::new(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN "));
     q.bind_list(ids);
-    for row in q.query().fetch_all(&mut *c).await? {
-        let id: Id = col(&row, "id")?;
-        let contact = contact_from_row(&row, tags.remove(&id).unwrap_or_default())?;
-        map.insert(id, contact);
-    }
-    Ok(map)
+    let rows = q.query().fetch_all(&mut *c).await?;
+    Ok(contacts_from_rows(c, &rows).await?.into_iter().map(|k| (k.id, k)).collect())
 }
 
 /// The read state of `user_id` for each conversation: unread_count counts the visible inbound
@@ -364,7 +317,9 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
         TagFilter::Any => {}
         TagFilter::All(tags) => {
             for t in tags {
-                q.push(" AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id AND ct.tag_id = ");
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id AND ct.tag_id = ",
+                );
                 q.bind(*t);
                 q.push(")");
             }
@@ -612,7 +567,9 @@ pub(crate) async fn list_conversations(
 }
 
 pub(crate) async fn unread_conversations(s: &SqlStore, viewer: &Viewer) -> StoreResult<i64> {
-    let mut q = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = ");
+    let mut q = Sql::new(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = ",
+    );
     q.bind(viewer.user_id);
     q.push(" WHERE ");
     push_visibility(&mut q, viewer);
@@ -626,7 +583,11 @@ pub(crate) async fn unread_conversations(s: &SqlStore, viewer: &Viewer) -> Store
 
 // --- single reads --------------------------------------------------------------------------------
 
-pub(crate) async fn contact_conversations(s: &SqlStore, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>> {
+pub(crate) async fn contact_conversations(
+    s: &SqlStore,
+    workspace_id: Id,
+    contact_id: Id,
+) -> StoreResult<Vec<Conversation>> {
     let mut conn = s.pool.acquire().await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE id = $1 AND workspace_id = $2")
         .bind(contact_id)
@@ -649,15 +610,20 @@ pub(crate) async fn get_conversation(s: &SqlStore, workspace_id: Id, id: Id) -> 
     load_conversation(&mut conn, workspace_id, id).await
 }
 
-pub(crate) async fn conversation_row(s: &SqlStore, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow> {
+pub(crate) async fn conversation_row(
+    s: &SqlStore,
+    user_id: Id,
+    conversation: Conversation,
+) -> StoreResult<ConversationRow> {
     let mut conn = s.pool.acquire().await?;
-    rows_for(&mut conn, user_id, vec![conversation])
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)
+    rows_for(&mut conn, user_id, vec![conversation]).await?.pop().ok_or(StoreError::NotFound)
 }
 
-pub(crate) async fn list_attentions(s: &SqlStore, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>> {
+pub(crate) async fn list_attentions(
+    s: &SqlStore,
+    workspace_id: Id,
+    conversation_id: Id,
+) -> StoreResult<Vec<Attention>> {
     let mut conn = s.pool.acquire().await?;
     load_conversation(&mut conn, workspace_id, conversation_id).await?;
     let sql = format!("SELECT {ATTENTION_COLUMNS} FROM attentions WHERE conversation_id = $1 ORDER BY id");
@@ -698,7 +664,12 @@ pub(crate) async fn get_message(s: &SqlStore, workspace_id: Id, id: Id) -> Store
     }
 }
 
-pub(crate) async fn get_draft(s: &SqlStore, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>> {
+pub(crate) async fn get_draft(
+    s: &SqlStore,
+    workspace_id: Id,
+    user_id: Id,
+    conversation_id: Id,
+) -> StoreResult<Option<Draft>> {
     let mut conn = s.pool.acquire().await?;
     load_conversation(&mut conn, workspace_id, conversation_id).await?;
     let row = sqlx::query("SELECT text, updated_at FROM drafts WHERE user_id = $1 AND conversation_id = $2")
@@ -707,7 +678,9 @@ pub(crate) async fn get_draft(s: &SqlStore, workspace_id: Id, user_id: Id, conve
         .fetch_optional(&mut *conn)
         .await?;
     match row {
-        Some(row) => Ok(Some(Draft { user_id, conversation_id, text: col(&row, "text")?, updated_at: col(&row, "updated_at")? })),
+        Some(row) => {
+            Ok(Some(Draft { user_id, conversation_id, text: col(&row, "text")?, updated_at: col(&row, "updated_at")? }))
+        }
         None => Ok(None),
     }
 }

@@ -385,6 +385,12 @@ pub(crate) async fn insert_event(
         Some(a) => Some(serde_json::to_string(a).map_err(db_err)?),
         None => None,
     };
+    if c.backend_name() == "PostgreSQL" {
+        // Sequence values are taken at insert time but become visible at commit; serialising
+        // event-writing transactions makes seq order equal commit order, so a client resuming
+        // after seq N can never miss an event with a smaller seq that committed later.
+        sqlx::query("SELECT pg_advisory_xact_lock(7244002)").execute(&mut *c).await?;
+    }
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
     )

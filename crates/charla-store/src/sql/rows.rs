@@ -32,7 +32,8 @@ pub(crate) const CANNED_RESPONSE_COLUMNS: &str = "id, workspace_id, owner_id, sh
 pub(crate) const ATTACHMENT_COLUMNS: &str =
     "id, workspace_id, message_id, name, content_type, size, storage_key, created_at";
 
-pub(crate) const NOTIFICATION_COLUMNS: &str = "id, workspace_id, user_id, kind, conversation_id, text, read, created_at";
+pub(crate) const NOTIFICATION_COLUMNS: &str =
+    "id, workspace_id, user_id, kind, conversation_id, text, read, created_at";
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, workspace_id, kind, access, user_id, payload, created_at";
 
@@ -207,10 +208,7 @@ pub(crate) async fn team_member_ids(c: &mut AnyConnection, team_ids: &[Id]) -> S
 }
 
 /// Sorted member user ids of each channel.
-pub(crate) async fn channel_member_ids(
-    c: &mut AnyConnection,
-    channel_ids: &[Id],
-) -> StoreResult<HashMap<Id, Vec<Id>>> {
+pub(crate) async fn channel_member_ids(c: &mut AnyConnection, channel_ids: &[Id]) -> StoreResult<HashMap<Id, Vec<Id>>> {
     child_ids(c, "channel_members", "channel_id", "user_id", channel_ids).await
 }
 

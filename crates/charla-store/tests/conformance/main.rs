@@ -6,4 +6,6 @@
 
 #[macro_use]
 mod harness;
+mod directory;
+mod jobs;
 mod smoke;
