@@ -9,6 +9,7 @@
 //! position, and so does every connection when the bus itself may have lost messages (a NATS
 //! reconnect or slow-consumer drop), announced by [`BusMessage::Resync`].
 
+use crate::config::Config;
 use async_trait::async_trait;
 use charla_core::Id;
 use charla_core::access::ConversationAccess;
@@ -62,7 +63,10 @@ pub struct LocalBus {
 
 impl LocalBus {
     pub fn new() -> LocalBus {
-        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
+        LocalBus::with_capacity(BROADCAST_CAPACITY)
+    }
+    pub fn with_capacity(capacity: usize) -> LocalBus {
+        let (tx, _) = broadcast::channel(capacity.max(1));
         LocalBus { tx }
     }
     pub fn sender(&self) -> broadcast::Sender<Arc<BusMessage>> {
@@ -104,8 +108,8 @@ pub struct NatsBus {
 impl NatsBus {
     /// Connects, subscribes and waits until the server has the subscription, so that anything
     /// published after this returns reaches this node.
-    pub async fn connect(url: &str, subject: &str) -> anyhow::Result<NatsBus> {
-        let (local, _) = broadcast::channel(BROADCAST_CAPACITY);
+    pub async fn connect(url: &str, subject: &str, capacity: usize) -> anyhow::Result<NatsBus> {
+        let (local, _) = broadcast::channel(capacity.max(1));
         let on_event = local.clone();
         let client = async_nats::ConnectOptions::new()
             .name(concat!("charla/", env!("CARGO_PKG_VERSION")))
@@ -187,12 +191,12 @@ impl Bus for NatsBus {
     }
 }
 
-/// The bus for this node: NATS when a URL is given, else in-process.
-pub async fn connect(nats_url: Option<&str>, subject: &str, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Bus>> {
+/// The bus for this node: NATS when `config.nats_url` is set, else in-process.
+pub async fn connect(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Bus>> {
     // The store is not needed by either bus: connections re-read the log themselves.
     let _ = store;
-    match nats_url {
-        None => Ok(Arc::new(LocalBus::new())),
-        Some(url) => Ok(Arc::new(NatsBus::connect(url, subject).await?)),
+    match config.nats_url.as_deref() {
+        None => Ok(Arc::new(LocalBus::with_capacity(config.bus_capacity))),
+        Some(url) => Ok(Arc::new(NatsBus::connect(url, &config.nats_subject, config.bus_capacity).await?)),
     }
 }

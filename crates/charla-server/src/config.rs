@@ -14,6 +14,9 @@ pub struct Config {
     /// NATS subject the nodes publish events on. Nodes of one deployment share it; tests give
     /// each server group its own so parallel runs do not hear each other.
     pub nats_subject: String,
+    /// Events a node's realtime ring holds; a WebSocket connection further behind re-reads
+    /// the event log.
+    pub bus_capacity: usize,
     /// Largest JSON request body.
     pub max_body_bytes: usize,
     /// Largest uploaded file.
@@ -41,6 +44,7 @@ impl Default for Config {
             database_url: None,
             nats_url: None,
             nats_subject: "charla.events".into(),
+            bus_capacity: crate::bus::BROADCAST_CAPACITY,
             max_body_bytes: 256 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
             delivery_max_attempts: 8,

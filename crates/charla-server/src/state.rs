@@ -31,7 +31,7 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
         let store: Arc<dyn Store> = Arc::new(store);
         let secret = store.server_secret().await.map_err(|e| anyhow::anyhow!("server secret: {e}"))?;
-        let bus = bus::connect(config.nats_url.as_deref(), &config.nats_subject, store.clone()).await?;
+        let bus = bus::connect(&config, store.clone()).await?;
         let http = reqwest::Client::builder()
             .timeout(config.delivery_timeout)
             .user_agent(concat!("Charla/", env!("CARGO_PKG_VERSION")))

@@ -13,7 +13,7 @@ use crate::files::{self, Upload};
 use crate::state::{AppState, now_ms};
 use crate::wire;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::MultipartRejection;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

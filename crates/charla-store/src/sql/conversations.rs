@@ -28,6 +28,7 @@ const WHATSAPP_WINDOW_MS: Millis = 24 * 60 * 60 * 1000;
 /// What the conversation rules need to know about a channel.
 #[derive(Debug, Clone)]
 struct ChannelRules {
+    workspace_id: Id,
     kind: ChannelKind,
     routing_mode: RoutingMode,
     max_message_length: i64,
@@ -38,7 +39,7 @@ struct ChannelRules {
 
 async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRules> {
     let row = sqlx::query(
-        "SELECT kind, routing_mode, max_message_length, auto_close_after_secs, response_time_limit_secs, active \
+        "SELECT workspace_id, kind, routing_mode, max_message_length, auto_close_after_secs, response_time_limit_secs, active \
          FROM channels WHERE id = $1",
     )
     .bind(id)
@@ -46,6 +47,7 @@ async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRule
     .await?
     .ok_or(StoreError::NotFound)?;
     Ok(ChannelRules {
+        workspace_id: col(&row, "workspace_id")?,
         kind: col_enum(&row, "kind", ChannelKind::parse)?,
         routing_mode: col_enum(&row, "routing_mode", RoutingMode::parse)?,
         max_message_length: col(&row, "max_message_length")?,
@@ -540,6 +542,13 @@ fn format_utc(ms: Millis) -> String {
 // --- inbound ------------------------------------------------------------------------------------
 
 pub(crate) async fn ingest_inbound(s: &SqlStore, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
+    // An empty provider id would make every later message of the channel a "duplicate".
+    if msg.provider_message_id.trim().is_empty() {
+        return Err(StoreError::Invalid("invalid_message_id", "the provider's message id is required".into()));
+    }
+    if msg.contact.external_id.trim().is_empty() {
+        return Err(StoreError::Invalid("invalid_contact", "the sender's external id is required".into()));
+    }
     let dialect = s.dialect;
     let (channel_id, provider_id) = (msg.channel_id, msg.provider_message_id.clone());
     let result = s.write(move |c| Box::pin(async move { ingest_tx(c, dialect, msg, now).await })).await;
@@ -634,10 +643,7 @@ async fn ingest_tx(
     if !ch.active {
         return Err(StoreError::NotFound);
     }
-    let workspace_id: Id = sqlx::query_scalar("SELECT workspace_id FROM channels WHERE id = $1")
-        .bind(msg.channel_id)
-        .fetch_one(&mut *c)
-        .await?;
+    let workspace_id = ch.workspace_id;
     let input = &msg.contact;
     let given_name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let (mut identity, new_identity) = lock_or_create_identity(
@@ -706,7 +712,7 @@ async fn ingest_tx(
             .bind(msg.channel_id)
             .bind(identity.id)
             .bind(identity.contact_id)
-            .bind(msg.is_group)
+            .bind(msg.is_group as i64)
             .bind(now)
             .fetch_one(&mut *c)
             .await?;
@@ -1744,4 +1750,35 @@ pub(crate) async fn finish_delivery(
         delete_job(s, job_id).await?;
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_for_history_lines() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(1_700_000_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(4_102_444_799_000), "2099-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn previews() {
+        let att = Attachment {
+            id: 1,
+            workspace_id: 1,
+            message_id: None,
+            name: "photo.jpg".into(),
+            content_type: "image/jpeg".into(),
+            size: 1,
+            storage_key: "k".into(),
+            created_at: 0,
+        };
+        assert_eq!(preview("  hi  ", &[]), Some("hi".into()));
+        assert_eq!(preview("", std::slice::from_ref(&att)), Some("photo.jpg".into()));
+        assert_eq!(preview(" ", &[]), None);
+        assert_eq!(preview(&"ж".repeat(300), &[]).map(|p| p.chars().count()), Some(PREVIEW_CHARS));
+    }
 }

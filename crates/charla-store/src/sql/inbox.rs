@@ -684,3 +684,33 @@ pub(crate) async fn get_draft(
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let p = Cursor::Processing { unanswered: 1, due: NO_DUE, activity: 1_700_000_000_000, id: 42 };
+        assert_eq!(Cursor::decode(&p.encode(), Sort::ProcessingOrder).ok(), Some(p));
+        let a = Cursor::Activity { activity: 5, id: 7 };
+        assert_eq!(a.encode(), "a.5.7");
+        assert_eq!(Cursor::decode("a.5.7", Sort::LastActivity).ok(), Some(a));
+        for (bad, sort) in [
+            ("", Sort::LastActivity),
+            ("a.5", Sort::LastActivity),
+            ("a.5.7", Sort::ProcessingOrder),
+            ("p.2.1.1.1", Sort::ProcessingOrder),
+            ("p.1.1.1.1.1", Sort::ProcessingOrder),
+            ("x.1.1", Sort::LastActivity),
+        ] {
+            assert!(matches!(Cursor::decode(bad, sort), Err(StoreError::Invalid("invalid_cursor", _))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fts_phrases_quote_everything() {
+        assert_eq!(fts_phrase("refund late"), "\"refund late\"");
+        assert_eq!(fts_phrase("say \"hi\" OR x*"), "\"say \"\"hi\"\" OR x*\"");
+    }
+}

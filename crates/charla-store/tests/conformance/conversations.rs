@@ -51,9 +51,10 @@ pub fn channel(workspace_id: Id, name: &str) -> NewChannel {
 
 pub async fn world(store: &Arc<dyn Store>) -> World {
     let ws = store.create_workspace("Acme").await.expect("workspace").id;
-    let admin = store.create_user(user(ws, "admin@acme.test", Role::Admin, &[])).await.expect("admin");
-    let ana = store.create_user(user(ws, "ana@acme.test", Role::Agent, &[])).await.expect("ana");
-    let bob = store.create_user(user(ws, "bob@acme.test", Role::Agent, &[])).await.expect("bob");
+    // E-mails are unique across the server: one domain per workspace.
+    let admin = store.create_user(user(ws, &format!("admin@w{ws}.test"), Role::Admin, &[])).await.expect("admin");
+    let ana = store.create_user(user(ws, &format!("ana@w{ws}.test"), Role::Agent, &[])).await.expect("ana");
+    let bob = store.create_user(user(ws, &format!("bob@w{ws}.test"), Role::Agent, &[])).await.expect("bob");
     let ch = store.create_channel(channel(ws, "support")).await.expect("channel");
     let channel = store.set_channel_members(ws, ch.id, &[ana.id, bob.id]).await.expect("members").value;
     World { ws, admin, ana, bob, channel }
@@ -91,7 +92,15 @@ pub fn outgoing(conversation_id: Id, author: &User, kind: MessageKind, text: &st
     }
 }
 
-pub async fn send(store: &Arc<dyn Store>, ws: Id, conv: Id, author: &User, kind: MessageKind, text: &str, now: Millis) -> Message {
+pub async fn send(
+    store: &Arc<dyn Store>,
+    ws: Id,
+    conv: Id,
+    author: &User,
+    kind: MessageKind,
+    text: &str,
+    now: Millis,
+) -> Message {
     store.send_message(ws, outgoing(conv, author, kind, text), now).await.expect("send").value
 }
 
@@ -141,7 +150,10 @@ async fn ingest_creates_contact_conversation_attention_and_events(store: Arc<dyn
     assert_eq!(conv.last_message_preview.as_deref(), Some("Hello there"));
     assert_eq!(conv.last_message_author, Some(AuthorType::Contact));
     assert_eq!((conv.last_inbound_at, conv.last_activity_at), (Some(T0), T0));
-    assert_eq!((m.kind, m.status, m.author.kind), (MessageKind::Inbound, MessageStatus::Delivered, AuthorType::Contact));
+    assert_eq!(
+        (m.kind, m.status, m.author.kind),
+        (MessageKind::Inbound, MessageStatus::Delivered, AuthorType::Contact)
+    );
     assert_eq!(m.author.name, "Maria Lopez");
     assert_eq!(m.provider_id.as_deref(), Some("p-1"));
     assert_eq!(m.attention_id, conv.attention_id);
@@ -166,7 +178,8 @@ async fn ingest_creates_contact_conversation_attention_and_events(store: Arc<dyn
     assert_eq!((atts[0].status, atts[0].opened_at, Some(atts[0].id)), (Status::Open, T0, conv.attention_id));
 
     // The same sender again: same conversation and attention; the identity's name follows.
-    let r2 = store.ingest_inbound(inbound(w.channel.id, "p-2", "ext-1", "Maria L.", "Anyone?"), T0 + MIN).await.expect("2");
+    let r2 =
+        store.ingest_inbound(inbound(w.channel.id, "p-2", "ext-1", "Maria L.", "Anyone?"), T0 + MIN).await.expect("2");
     assert_eq!(kinds(&r2.events), ["message.created", "conversation.updated"]);
     let conv2 = r2.value.conversation;
     assert_eq!((conv2.id, conv2.attention_id), (conv.id, conv.attention_id));
@@ -180,6 +193,13 @@ async fn ingest_creates_contact_conversation_attention_and_events(store: Arc<dyn
     let logged = store.events_since(w.ws, 0, 100).await.expect("log");
     let conv_events: Vec<&str> = logged.iter().filter(|e| e.access.is_some()).map(|e| e.kind.as_str()).collect();
     assert_eq!(conv_events, ["conversation.created", "message.created", "message.created", "conversation.updated"]);
+
+    // Ids the dedup and the identity rely on are required.
+    assert_invalid(
+        store.ingest_inbound(inbound(w.channel.id, " ", "ext-1", "M", "hi"), T0).await,
+        "invalid_message_id",
+    );
+    assert_invalid(store.ingest_inbound(inbound(w.channel.id, "p-9", "", "M", "hi"), T0).await, "invalid_contact");
 
     // Unknown or inactive channel.
     assert_not_found(store.ingest_inbound(inbound(999_999, "p", "x", "X", "hi"), T0).await);
@@ -226,7 +246,8 @@ async fn duplicate_provider_id_is_stored_once(store: Arc<dyn Store>) {
     assert_eq!(fresh, 1);
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let page = store.list_contacts(w.ws, ContactQuery { search: None, after_id: None, limit: 100 }).await.expect("list");
+    let page =
+        store.list_contacts(w.ws, ContactQuery { search: None, after_id: None, limit: 100 }).await.expect("list");
     assert_eq!(page.iter().filter(|c| c.name == "Racer").count(), 1);
 }
 
@@ -289,7 +310,10 @@ async fn blocked_contact_is_kept_hidden_and_refused(store: Arc<dyn Store>) {
     store.set_contact_blocked(w.ws, contact, true).await.expect("block");
     let seq = store.last_event_seq().await.expect("seq");
 
-    let r = store.ingest_inbound(inbound(w.channel.id, "p-2", "ext-1", "Spammer", "buy now"), T0 + MIN).await.expect("ingest");
+    let r = store
+        .ingest_inbound(inbound(w.channel.id, "p-2", "ext-1", "Spammer", "buy now"), T0 + MIN)
+        .await
+        .expect("ingest");
     assert!(r.events.is_empty());
     assert!(!r.value.duplicate);
     assert_eq!(store.last_event_seq().await.expect("seq"), seq);
@@ -302,7 +326,8 @@ async fn blocked_contact_is_kept_hidden_and_refused(store: Arc<dyn Store>) {
     let row = store.conversation_row(w.ana.id, before.clone()).await.expect("row");
     assert_eq!(row.read.unread_count, 1, "hidden messages are not unread");
 
-    let refused = store.send_message(w.ws, outgoing(conv.id, &w.ana, MessageKind::Outbound, "hello?"), T0 + 2 * MIN).await;
+    let refused =
+        store.send_message(w.ws, outgoing(conv.id, &w.ana, MessageKind::Outbound, "hello?"), T0 + 2 * MIN).await;
     assert_invalid(refused, "contact_blocked");
     if let Err(StoreError::Invalid(_, text)) =
         store.send_message(w.ws, outgoing(conv.id, &w.ana, MessageKind::Outbound, "x"), T0).await
@@ -312,7 +337,10 @@ async fn blocked_contact_is_kept_hidden_and_refused(store: Arc<dyn Store>) {
     send(&store, w.ws, conv.id, &w.ana, MessageKind::Note, "this one is a spammer", T0 + 2 * MIN).await;
 
     store.set_contact_blocked(w.ws, contact, false).await.expect("unblock");
-    let r = store.ingest_inbound(inbound(w.channel.id, "p-3", "ext-1", "Spammer", "sorry"), T0 + 3 * MIN).await.expect("ingest");
+    let r = store
+        .ingest_inbound(inbound(w.channel.id, "p-3", "ext-1", "Spammer", "sorry"), T0 + 3 * MIN)
+        .await
+        .expect("ingest");
     assert_eq!(r.value.conversation.status, Status::Open);
     assert!(!r.events.is_empty());
 }
@@ -339,7 +367,10 @@ async fn auto_routing_picks_online_member_with_fewest_open(store: Arc<dyn Store>
     for (i, (ana_p, ana_open, ana_max, bob_p, bob_open, want)) in cases.iter().enumerate() {
         let w = world(&store).await;
         let now = T0 + 10 * MIN;
-        let auto = store.create_channel(NewChannel { routing_mode: RoutingMode::Auto, ..channel(w.ws, "auto") }).await.expect("ch");
+        let auto = store
+            .create_channel(NewChannel { routing_mode: RoutingMode::Auto, ..channel(w.ws, "auto") })
+            .await
+            .expect("ch");
         store.set_channel_members(w.ws, auto.id, &[w.ana.id, w.bob.id]).await.expect("members");
         let patch = UserPatch { max_concurrent: Some(*ana_max), ..UserPatch::default() };
         store.update_user(w.ws, w.ana.id, patch).await.expect("capacity");
@@ -356,7 +387,8 @@ async fn auto_routing_picks_online_member_with_fewest_open(store: Arc<dyn Store>
                 store.touch_presence(u.id, Some(p), now - MIN).await.expect("presence");
             }
         }
-        let r = store.ingest_inbound(inbound(auto.id, "new", "new-contact", "New", "hello"), now).await.expect("ingest");
+        let r =
+            store.ingest_inbound(inbound(auto.id, "new", "new-contact", "New", "hello"), now).await.expect("ingest");
         let expected = match want {
             Want::Ana => Some(w.ana.id),
             Want::Bob => Some(w.bob.id),
@@ -373,8 +405,11 @@ async fn auto_routing_picks_online_member_with_fewest_open(store: Arc<dyn Store>
                     "case {i}"
                 );
                 assert!(r.events[2..].iter().all(|e| e.user_id == Some(u) && e.access.is_none()), "case {i}");
-                assert_eq!(notifications(&store, w.ws, u, "assigned").await.len(), 1, "case {i}");
-                assert_eq!(notifications(&store, w.ws, u, "new_message").await.len(), 1, "case {i}");
+                assert_eq!(r.events[2].payload["kind"], "assigned", "case {i}");
+                assert_eq!(r.events[3].payload["kind"], "new_message", "case {i}");
+                assert_eq!(r.events[3].payload["conversation_id"], conv.id, "case {i}");
+                let got = notifications(&store, w.ws, u, "assigned").await;
+                assert!(got.iter().any(|n| n.conversation_id == Some(conv.id)), "case {i}");
             }
             None => assert_eq!(kinds(&r.events), ["conversation.created", "message.created"], "case {i}"),
         }
@@ -413,7 +448,10 @@ async fn send_is_idempotent_and_goes_through_the_outbox(store: Arc<dyn Store>) {
     let first = store.send_message(w.ws, out.clone(), T0 + MIN).await.expect("send");
     assert_eq!(kinds(&first.events), ["message.created", "conversation.updated"]);
     let m = first.value;
-    assert_eq!((m.kind, m.status, m.client_msg_id.as_deref()), (MessageKind::Outbound, MessageStatus::Queued, Some("c-1")));
+    assert_eq!(
+        (m.kind, m.status, m.client_msg_id.as_deref()),
+        (MessageKind::Outbound, MessageStatus::Queued, Some("c-1"))
+    );
     let again = store.send_message(w.ws, out, T0 + 2 * MIN).await.expect("retry");
     assert_eq!(again.value.id, m.id);
     assert!(again.events.is_empty());
@@ -435,7 +473,8 @@ async fn send_is_idempotent_and_goes_through_the_outbox(store: Arc<dyn Store>) {
     let d = store.delivery(&job).await.expect("delivery");
     assert_eq!((d.message.id, d.channel.id, d.conversation.id), (m.id, w.channel.id, conv.id));
     assert_eq!(d.identity.external_id, "ext-1");
-    let done = store.finish_delivery(&job, DeliveryOutcome::Sent { provider_id: Some("prov-1".into()) }, T0 + 2 * MIN).await;
+    let done =
+        store.finish_delivery(&job, DeliveryOutcome::Sent { provider_id: Some("prov-1".into()) }, T0 + 2 * MIN).await;
     let done = done.expect("finish");
     assert_eq!(kinds(&done.events), ["message.updated"]);
     assert_eq!((done.value.status, done.value.provider_id.as_deref()), (MessageStatus::Sent, Some("prov-1")));
@@ -453,7 +492,10 @@ async fn send_is_idempotent_and_goes_through_the_outbox(store: Arc<dyn Store>) {
     assert!(store.claim_jobs(T0 + 4 * MIN, 30_000, 10).await.expect("claim").is_empty());
     let job = store.claim_jobs(T0 + 5 * MIN, 30_000, 10).await.expect("claim").remove(0);
     assert_eq!(job.attempts, 1);
-    let r = store.finish_delivery(&job, DeliveryOutcome::Failed { error: "gone".into() }, T0 + 5 * MIN).await.expect("fail");
+    let r = store
+        .finish_delivery(&job, DeliveryOutcome::Failed { error: "gone".into() }, T0 + 5 * MIN)
+        .await
+        .expect("fail");
     assert_eq!((r.value.status, r.value.error.as_deref()), (MessageStatus::Failed, Some("gone")));
     assert!(store.claim_jobs(T0 + 60 * MIN, 30_000, 10).await.expect("claim").is_empty());
 
@@ -502,6 +544,17 @@ async fn send_validation(store: Arc<dyn Store>) {
     }
     let other_ws = store.create_workspace("Other").await.expect("ws").id;
     assert_not_found(store.send_message(other_ws, base(), T0).await);
+
+    // WhatsApp: free text only within 24 hours of the contact's last message.
+    let wa = NewChannel { kind: ChannelKind::Whatsapp, max_message_length: 4096, ..channel(w.ws, "wa") };
+    let wa = store.create_channel(wa).await.expect("whatsapp");
+    let conv = ingest(&store, inbound(wa.id, "w-1", "+34600000000", "Lola", "hola"), T0).await;
+    let day = 24 * 60 * MIN;
+    let text = "x".repeat(4096);
+    send(&store, w.ws, conv.id, &w.ana, MessageKind::Outbound, &text, T0 + day).await;
+    let late = store.send_message(w.ws, outgoing(conv.id, &w.ana, MessageKind::Outbound, "hi"), T0 + day + 1).await;
+    assert_invalid(late, "whatsapp_window_closed");
+    send(&store, w.ws, conv.id, &w.ana, MessageKind::Note, "notes are fine", T0 + day + 1).await;
 }
 
 /// Receipts in order → final status and how many of them changed something.
@@ -554,7 +607,10 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
 
     // Take: the current attention gets its first assignee.
     let r = store.assign(w.ws, conv.id, w.admin.id, Some(w.ana.id), None, T0 + MIN).await.expect("take");
-    assert_eq!(kinds(&r.events), ["message.created", "conversation.updated", "conversation.removed", "notification.created"]);
+    assert_eq!(
+        kinds(&r.events),
+        ["message.created", "conversation.updated", "conversation.removed", "notification.created"]
+    );
     assert_eq!(r.value.assignee_id, Some(w.ana.id));
     assert_eq!(r.events[1].access.and_then(|a| a.assignee_id), Some(w.ana.id), "updated carries the new access");
     assert_eq!(r.events[2].access, Some(conv.access()), "removed carries the old access");
@@ -565,7 +621,10 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
     assert_eq!(atts[0].assignee_id, Some(w.ana.id));
     assert_eq!(notifications(&store, w.ws, w.ana.id, "assigned").await.len(), 1);
     let line = store.get_message(w.ws, r.events[0].payload["id"].as_i64().expect("id")).await.expect("line");
-    assert_eq!((line.kind, line.author.kind, line.text.as_str()), (MessageKind::Event, AuthorType::System, "Assigned to ana"));
+    assert_eq!(
+        (line.kind, line.author.kind, line.text.as_str()),
+        (MessageKind::Event, AuthorType::System, "Assigned to ana")
+    );
 
     // Same owner again: nothing.
     let r = store.assign(w.ws, conv.id, w.ana.id, Some(w.ana.id), None, T0 + MIN).await.expect("same");
@@ -574,7 +633,10 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
     // Transfer: closes with `transferred`, opens a new attention for bob.
     let before = conversation(&store, w.ws, conv.id).await;
     let r = store.assign(w.ws, conv.id, w.ana.id, Some(w.bob.id), None, T0 + 2 * MIN).await.expect("transfer");
-    assert_eq!(kinds(&r.events), ["message.created", "conversation.updated", "conversation.removed", "notification.created"]);
+    assert_eq!(
+        kinds(&r.events),
+        ["message.created", "conversation.updated", "conversation.removed", "notification.created"]
+    );
     assert_eq!(r.events[2].access.and_then(|a| a.assignee_id), Some(w.ana.id));
     let ana_view = store.viewer(w.ws, w.ana.id).await.expect("viewer");
     assert!(ana_view.can_see(&before.access()) && !ana_view.can_see(&r.value.access()), "ana loses it");
@@ -611,7 +673,10 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
     let stranger = store.create_user(user(other_ws, "x@other.test", Role::Agent, &[])).await.expect("user");
     assert_invalid(store.assign(w.ws, conv.id, w.admin.id, Some(stranger.id), None, T0).await, "invalid_user");
     let gone = store.create_user(user(w.ws, "gone@acme.test", Role::Agent, &[])).await.expect("user");
-    store.update_user(w.ws, gone.id, UserPatch { active: Some(false), ..UserPatch::default() }).await.expect("deactivate");
+    store
+        .update_user(w.ws, gone.id, UserPatch { active: Some(false), ..UserPatch::default() })
+        .await
+        .expect("deactivate");
     assert_invalid(store.assign(w.ws, conv.id, w.admin.id, Some(gone.id), None, T0).await, "invalid_user");
     let foreign_team = store.create_team(other_ws, "T", &[]).await.expect("team");
     assert_invalid(store.assign(w.ws, conv.id, w.admin.id, None, Some(foreign_team.id), T0).await, "invalid_team");
@@ -725,7 +790,8 @@ async fn auto_close_after_inactivity(store: Arc<dyn Store>) {
     let r = store.run_timer_job(&job, T0 + 650_001).await.expect("run");
     assert!(r.events.is_empty());
     assert_eq!(conversation(&store, w.ws, conv.id).await.status, Status::Open);
-    assert_eq!(store.next_job_at().await.expect("next"), Some(T0 + 650_000 + 600_000).min(Some(T0 + 650_000 + 30_000)));
+    let early = store.claim_jobs(T0 + 1_250_000 - 1, 30_000, 10).await.expect("claim");
+    assert!(early.iter().all(|j| j.kind != JobKind::AutoClose), "rescheduled to the new deadline: {early:?}");
 
     let jobs = store.claim_jobs(T0 + 1_250_000, 30_000, 10).await.expect("claim");
     let job = jobs.into_iter().find(|j| j.kind == JobKind::AutoClose).expect("auto-close job");

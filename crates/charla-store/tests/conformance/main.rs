@@ -9,3 +9,5 @@ mod harness;
 mod directory;
 mod jobs;
 mod smoke;
+mod conversations;
+mod inbox;
