@@ -63,7 +63,11 @@ pub async fn deliver(state: &AppState, job: &Job) -> Result<(), StoreError> {
     match &outcome {
         DeliveryOutcome::Sent { .. } => metrics::counter!("charla_deliveries_total", "outcome" => "sent").increment(1),
         DeliveryOutcome::Retry { error, .. } => {
-            tracing::info!(message_id = delivery.message.id, attempt = job.attempts + 1, "delivery will be retried: {error}");
+            tracing::info!(
+                message_id = delivery.message.id,
+                attempt = job.attempts + 1,
+                "delivery will be retried: {error}"
+            );
             metrics::counter!("charla_deliveries_total", "outcome" => "retry").increment(1)
         }
         DeliveryOutcome::Failed { error } => {

@@ -26,9 +26,8 @@ impl AppState {
             .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
         std::fs::create_dir_all(config.data_dir.join("files"))?;
         let url = config.database_url();
-        let store = SqlStore::open(&url, Options::default())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
+        let store =
+            SqlStore::open(&url, Options::default()).await.map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
         let store: Arc<dyn Store> = Arc::new(store);
         let secret = store.server_secret().await.map_err(|e| anyhow::anyhow!("server secret: {e}"))?;
         let bus = bus::connect(&config, store.clone()).await?;
@@ -57,8 +56,5 @@ impl AppState {
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

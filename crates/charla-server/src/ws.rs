@@ -225,8 +225,11 @@ impl Connection {
                 Err(e) => return self.fail(socket, &e).await,
             },
         }
-        self.send_json(socket, json!({"seq": null, "type": "ready", "data": {"seq": self.seen.high(), "user_id": self.user_id}}))
-            .await?;
+        self.send_json(
+            socket,
+            json!({"seq": null, "type": "ready", "data": {"seq": self.seen.high(), "user_id": self.user_id}}),
+        )
+        .await?;
 
         let heartbeat = self.state.config.ws_heartbeat.max(Duration::from_millis(10));
         let mut ticks = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
@@ -234,10 +237,10 @@ impl Connection {
         let counts_timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(counts_timer);
         loop {
-            if let Some(due) = self.counts_due {
-                if counts_timer.deadline() != due {
-                    counts_timer.as_mut().reset(due);
-                }
+            if let Some(due) = self.counts_due
+                && counts_timer.deadline() != due
+            {
+                counts_timer.as_mut().reset(due);
             }
             tokio::select! {
                 frame = socket.recv() => match frame {

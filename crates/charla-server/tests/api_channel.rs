@@ -72,7 +72,8 @@ async fn signed_inbound_is_stored_once_and_bad_signatures_are_refused() {
     assert_eq!(first["duplicate"], false);
     let conversation_id = id_of(&first["conversation_id"]);
     let message_id = id_of(&first["message_id"]);
-    let messages = running.state.store.list_messages(fx.workspace_id, conversation_id, None, 50).await.unwrap_or_default();
+    let messages =
+        running.state.store.list_messages(fx.workspace_id, conversation_id, None, 50).await.unwrap_or_default();
     let inbound_msgs: Vec<_> = messages.iter().filter(|m| m.kind == MessageKind::Inbound).collect();
     assert_eq!(inbound_msgs.len(), 1);
     assert_eq!(inbound_msgs[0].id, message_id);
@@ -83,7 +84,8 @@ async fn signed_inbound_is_stored_once_and_bad_signatures_are_refused() {
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["duplicate"], true);
     assert_eq!(id_of(&again["message_id"]), message_id);
-    let messages = running.state.store.list_messages(fx.workspace_id, conversation_id, None, 50).await.unwrap_or_default();
+    let messages =
+        running.state.store.list_messages(fx.workspace_id, conversation_id, None, 50).await.unwrap_or_default();
     assert_eq!(messages.iter().filter(|m| m.kind == MessageKind::Inbound).count(), 1);
 
     // A second message of the same contact joins the same conversation.
@@ -116,7 +118,8 @@ async fn inbound_validation() {
     assert_eq!((status, answer["error"]["code"].clone()), (400, json!("invalid_json")));
     let (status, _) = post_hook(&running, &fx.channel, "", &json!({"message_id": "x", "text": "no contact"})).await;
     assert_eq!(status, 422);
-    let (status, _) = post_hook(&running, &fx.channel, "", &json!({"contact": {"external_id": "e"}, "text": "no id"})).await;
+    let (status, _) =
+        post_hook(&running, &fx.channel, "", &json!({"contact": {"external_id": "e"}, "text": "no id"})).await;
     assert_eq!(status, 422);
 
     // Unknown channel: 404.
@@ -133,7 +136,12 @@ async fn inbound_validation() {
     });
     let (status, answer) = post_hook(&running, &fx.channel, "", &body).await;
     assert_eq!(status, 200, "{answer}");
-    let m = running.state.store.get_message(fx.workspace_id, id_of(&answer["message_id"])).await.unwrap_or_else(|e| panic!("{e}"));
+    let m = running
+        .state
+        .store
+        .get_message(fx.workspace_id, id_of(&answer["message_id"]))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.attachments.len(), 1);
     assert_eq!(m.attachments[0].name, "pic.png");
     assert_eq!(m.attachments[0].content_type, "image/png");
@@ -187,11 +195,14 @@ async fn outbound_is_signed_and_sent() {
     assert_eq!(receiver.count(), 1);
 
     // Receipts: delivered then read → read; a late delivered after read does not go back.
-    let (status, answer) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "delivered"})).await;
+    let (status, answer) =
+        post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "delivered"})).await;
     assert_eq!((status, answer["status"].clone()), (200, json!("delivered")), "{answer}");
-    let (status, answer) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "read"})).await;
+    let (status, answer) =
+        post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "read"})).await;
     assert_eq!((status, answer["status"].clone()), (200, json!("read")), "{answer}");
-    let (status, answer) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "delivered"})).await;
+    let (status, answer) =
+        post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "delivered"})).await;
     assert_eq!((status, answer["status"].clone()), (200, json!("read")), "{answer}");
     let m = running.state.store.get_message(fx.workspace_id, message_id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.status, MessageStatus::Read);
@@ -200,9 +211,11 @@ async fn outbound_is_signed_and_sent() {
     let unsigned = serde_json::to_vec(&json!({"message_id": message_id, "status": "failed"})).unwrap_or_default();
     let url = format!("http://{}/hooks/api/{}/status", running.addr, fx.channel.id);
     assert_eq!(post_raw(&url, unsigned, None).await.0, 401);
-    let (status, _) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": 987654, "status": "read"})).await;
+    let (status, _) =
+        post_hook(&running, &fx.channel, "/status", &json!({"message_id": 987654, "status": "read"})).await;
     assert_eq!(status, 404);
-    let (status, _) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "lost"})).await;
+    let (status, _) =
+        post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id, "status": "lost"})).await;
     assert_eq!(status, 422);
 
     running.stop().await;
@@ -219,7 +232,13 @@ async fn read_before_delivered_stays_read() {
     receiver.next().await;
     wait_status(&running, &fx, message_id, MessageStatus::Sent).await;
     for (status, want) in [("read", "read"), ("delivered", "read")] {
-        let (code, answer) = post_hook(&running, &fx.channel, "/status", &json!({"message_id": message_id.to_string(), "status": status})).await;
+        let (code, answer) = post_hook(
+            &running,
+            &fx.channel,
+            "/status",
+            &json!({"message_id": message_id.to_string(), "status": status}),
+        )
+        .await;
         assert_eq!((code, answer["status"].clone()), (200, json!(want)), "{answer}");
     }
     running.stop().await;

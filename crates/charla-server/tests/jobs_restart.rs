@@ -26,7 +26,10 @@ async fn restart_scenario(backend: Backend) {
     let store = first.state.store.clone();
     let (_, conv) = send_inbound(&first, &fx.channel, "in-1", "ext-1", "please call me back").await;
     let now = charla_server::state::now_ms();
-    let w = store.assign(fx.workspace_id, conv, fx.admin.id, Some(fx.admin.id), None, now).await.unwrap_or_else(|e| panic!("{e}"));
+    let w = store
+        .assign(fx.workspace_id, conv, fx.admin.id, Some(fx.admin.id), None, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     first.state.publish(w.events).await;
 
     // Outbound while the receiver is down: the first attempt fails and is rescheduled.
@@ -57,13 +60,17 @@ async fn restart_scenario(backend: Backend) {
 
     // Snoozed until shortly after the restart.
     let until = charla_server::state::now_ms() + 1500;
-    let w = store.snooze(fx.workspace_id, conv, fx.admin.id, until, charla_server::state::now_ms()).await.unwrap_or_else(|e| panic!("{e}"));
+    let w = store
+        .snooze(fx.workspace_id, conv, fx.admin.id, until, charla_server::state::now_ms())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     first.state.publish(w.events).await;
     first.stop().await;
     assert!(charla_server::state::now_ms() < until, "the server must stop before the wake-up is due");
 
     // The receiver comes up, then a new server on the same data.
-    let listener = tokio::net::TcpListener::bind(receiver_addr).await.unwrap_or_else(|e| panic!("rebind {receiver_addr}: {e}"));
+    let listener =
+        tokio::net::TcpListener::bind(receiver_addr).await.unwrap_or_else(|e| panic!("rebind {receiver_addr}: {e}"));
     let mut receiver = Receiver::on(listener, &[]);
     let second = start(cfg.clone()).await;
     let store = second.state.store.clone();
@@ -84,7 +91,10 @@ async fn restart_scenario(backend: Backend) {
     })
     .await;
     // Nothing is left to run: whatever happened is all that will happen.
-    wait_for("the jobs table to be empty", || async { store.next_job_at().await.ok().filter(|n| n.is_none()).map(|_| ()) }).await;
+    wait_for("the jobs table to be empty", || async {
+        store.next_job_at().await.ok().filter(|n| n.is_none()).map(|_| ())
+    })
+    .await;
 
     let reminders: Vec<_> = store
         .list_notifications(fx.workspace_id, fx.admin.id, false, 100)

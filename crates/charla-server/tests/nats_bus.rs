@@ -45,10 +45,12 @@ async fn events_and_typing_cross_nodes() {
 
     // A message ingested on B reaches a client of A, once.
     send_inbound(&b, &fx.channel, "n-2", "ext-1", "and back").await;
-    let (frame, _) = agent_on_a.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "and back").await;
+    let (frame, _) =
+        agent_on_a.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "and back").await;
     let seq = frame["seq"].as_i64().unwrap_or(0);
     send_inbound(&b, &fx.channel, "n-3", "ext-1", "sentinel").await;
-    let (_, between) = agent_on_a.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "sentinel").await;
+    let (_, between) =
+        agent_on_a.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "sentinel").await;
     assert!(between.iter().all(|f| f["seq"].as_i64().is_none_or(|s| s > seq)), "duplicate frames: {between:#?}");
 
     a.stop().await;

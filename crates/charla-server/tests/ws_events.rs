@@ -60,7 +60,10 @@ async fn operator_receives_inbound_message_with_its_shape() {
     // The conversation's frames and the counters follow.
     let (counts, after) = admin.until_type("counts.updated").await;
     seen.extend(after);
-    let conv = seen.iter().find(|f| f["type"] == "conversation.created").unwrap_or_else(|| panic!("no conversation.created: {seen:#?}"));
+    let conv = seen
+        .iter()
+        .find(|f| f["type"] == "conversation.created")
+        .unwrap_or_else(|| panic!("no conversation.created: {seen:#?}"));
     assert_eq!(conv["data"]["id"], json!(conversation_id));
     assert_eq!(conv["data"]["status"], "open");
     assert_eq!(counts["seq"], Value::Null);
@@ -104,17 +107,25 @@ async fn agents_only_hear_about_what_they_may_see() {
 
     // Assigned to Alice: Bob loses it (conversation.removed) and hears nothing more about it.
     let now = charla_server::state::now_ms();
-    let w = store.assign(fx.workspace_id, conv, fx.admin.id, Some(alice.id), None, now).await.unwrap_or_else(|e| panic!("{e}"));
+    let w = store
+        .assign(fx.workspace_id, conv, fx.admin.id, Some(alice.id), None, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     running.state.publish(w.events).await;
     let (removed, _) = ws_bob.until_type("conversation.removed").await;
     assert_eq!(removed["data"]["id"], json!(conv));
     // Alice still sees it: she gets the update, not a removal.
-    let (upd, skipped) = ws_alice.until(|f: &Value| f["type"] == "conversation.updated" && f["data"]["assignee_id"] == json!(alice.id)).await;
+    let (upd, skipped) = ws_alice
+        .until(|f: &Value| f["type"] == "conversation.updated" && f["data"]["assignee_id"] == json!(alice.id))
+        .await;
     assert_eq!(upd["data"]["id"], json!(conv));
     assert!(skipped.iter().all(|f| f["type"] != "conversation.removed"), "{skipped:#?}");
 
     // Reassigned to Carol (by the admin): Alice now gets conversation.removed...
-    let w = store.assign(fx.workspace_id, conv, fx.admin.id, Some(carol.id), None, now + 1).await.unwrap_or_else(|e| panic!("{e}"));
+    let w = store
+        .assign(fx.workspace_id, conv, fx.admin.id, Some(carol.id), None, now + 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     running.state.publish(w.events).await;
     let (removed, _) = ws_alice.until_type("conversation.removed").await;
     assert_eq!(removed["data"]["id"], json!(conv));
@@ -124,20 +135,28 @@ async fn agents_only_hear_about_what_they_may_see() {
     // Sentinel: a new unassigned conversation in their channel.
     let (_, sentinel) = send_inbound(&running, &fx.channel, "p-3", "ext-2", "sentinel").await;
     for ws in [&mut ws_alice, &mut ws_bob] {
-        let (_, before) = ws.until(|f: &Value| f["type"] == "message.created" && f["data"]["conversation_id"] == json!(sentinel)).await;
+        let (_, before) = ws
+            .until(|f: &Value| f["type"] == "message.created" && f["data"]["conversation_id"] == json!(sentinel))
+            .await;
         let leaked = about_conversation(&before, conv);
         assert!(leaked.is_empty(), "an agent heard about a conversation taken away: {leaked:#?}");
         assert!(!before.iter().any(|f| f["data"]["text"] == "secret follow-up"));
     }
     send_inbound(&running, &other, "d-2", "ext-d", "for dave again").await;
-    let (_, before) = ws_dave.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "for dave again").await;
-    assert!(about_conversation(&before, conv).is_empty() && about_conversation(&before, sentinel).is_empty(), "{before:#?}");
+    let (_, before) =
+        ws_dave.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "for dave again").await;
+    assert!(
+        about_conversation(&before, conv).is_empty() && about_conversation(&before, sentinel).is_empty(),
+        "{before:#?}"
+    );
 
     // The admin sees everything, including what the agents lost.
     let mut ws_admin = WsClient::connect(running.addr, &fx.admin_token, None).await;
     send_inbound(&running, &fx.channel, "p-4", "ext-1", "for carol").await;
     let (_, sentinel2) = send_inbound(&running, &fx.channel, "p-5", "ext-3", "sentinel 2").await;
-    let (_, before) = ws_admin.until(|f: &Value| f["type"] == "message.created" && f["data"]["conversation_id"] == json!(sentinel2)).await;
+    let (_, before) = ws_admin
+        .until(|f: &Value| f["type"] == "message.created" && f["data"]["conversation_id"] == json!(sentinel2))
+        .await;
     assert!(before.iter().any(|f| f["data"]["text"] == "for carol"), "the admin sees everything: {before:#?}");
     running.stop().await;
 }
@@ -213,13 +232,20 @@ async fn a_burst_larger_than_the_ring_arrives_complete_in_order() {
             attachment_ids: vec![],
             is_group: false,
         };
-        let w = running.state.store.ingest_inbound(msg, charla_server::state::now_ms()).await.unwrap_or_else(|e| panic!("{e}"));
+        let w = running
+            .state
+            .store
+            .ingest_inbound(msg, charla_server::state::now_ms())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         events.extend(w.events);
     }
-    let expected: Vec<i64> = events.iter().filter(|e| e.user_id.is_none_or(|u| u == fx.admin.id)).map(|e| e.seq).collect();
+    let expected: Vec<i64> =
+        events.iter().filter(|e| e.user_id.is_none_or(|u| u == fx.admin.id)).map(|e| e.seq).collect();
     running.state.publish(events).await;
 
-    let (last, mut frames) = ws.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "burst 39").await;
+    let (last, mut frames) =
+        ws.until(|f: &Value| f["type"] == "message.created" && f["data"]["text"] == "burst 39").await;
     frames.push(last);
     let got: Vec<i64> = frames.iter().filter_map(|f| f["seq"].as_i64()).collect();
     let upto = got.last().copied().unwrap_or(0);

@@ -27,7 +27,9 @@ async fn connecting_marks_the_operator_online_and_presence_frames_change_it() {
 
     let mut ws = WsClient::connect(running.addr, &token(&running, &agent), None).await;
     let (online, _) = admin
-        .until(|f: &Value| f["type"] == "presence.updated" && f["data"]["id"] == json!(agent.id) && f["data"]["presence"] == "online")
+        .until(|f: &Value| {
+            f["type"] == "presence.updated" && f["data"]["id"] == json!(agent.id) && f["data"]["presence"] == "online"
+        })
         .await;
     assert_eq!(online["data"]["presence"], "online", "{online}");
     let user = running.state.store.get_user(fx.workspace_id, agent.id).await.unwrap_or_else(|e| panic!("{e}"));
@@ -35,7 +37,9 @@ async fn connecting_marks_the_operator_online_and_presence_frames_change_it() {
 
     ws.send(json!({"type": "presence", "status": "away"})).await;
     admin
-        .until(|f: &Value| f["type"] == "presence.updated" && f["data"]["id"] == json!(agent.id) && f["data"]["presence"] == "away")
+        .until(|f: &Value| {
+            f["type"] == "presence.updated" && f["data"]["id"] == json!(agent.id) && f["data"]["presence"] == "away"
+        })
         .await;
     ws.send(json!({"type": "presence", "status": "sleeping"})).await;
     let (err, _) = ws.until_type("error").await;

@@ -299,6 +299,11 @@ pub trait Store: Send + Sync + 'static {
     /// Flushes and closes connections (the SQLite writer commits what it holds).
     async fn shutdown(&self);
 
+    /// A server-wide setting (shared by all nodes), e.g. a workspace's embed secret.
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` for `key`, replacing any previous value.
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
     // --- workspaces and users
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace>;
     async fn first_workspace(&self) -> StoreResult<Option<Workspace>>;
@@ -395,6 +400,12 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_conversations(&self, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>>;
     async fn put_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft>;
     async fn get_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>>;
+
+    /// Messages of a blocked contact that were kept hidden (newest first), for admins.
+    async fn list_hidden_messages(&self, workspace_id: Id, contact_id: Id, limit: i64) -> StoreResult<Vec<Message>>;
+    /// Removes hidden messages older than `before` (kept 30 days); returns their files'
+    /// storage keys.
+    async fn purge_hidden_messages(&self, before: Millis) -> StoreResult<Vec<String>>;
 
     // --- attachments
     async fn create_attachment(&self, workspace_id: Id, name: &str, content_type: &str, size: i64, storage_key: &str, now: Millis) -> StoreResult<Attachment>;

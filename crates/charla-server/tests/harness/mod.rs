@@ -141,7 +141,12 @@ pub async fn create_user(running: &Running, workspace_id: Id, name: &str, role: 
         .unwrap_or_else(|e| panic!("user: {e}"))
 }
 
-pub async fn create_api_channel(running: &Running, workspace_id: Id, name: &str, webhook_url: Option<String>) -> Channel {
+pub async fn create_api_channel(
+    running: &Running,
+    workspace_id: Id,
+    name: &str,
+    webhook_url: Option<String>,
+) -> Channel {
     running
         .state
         .store
@@ -214,7 +219,13 @@ pub async fn post_hook(running: &Running, channel: &Channel, suffix: &str, body:
 }
 
 /// Ingests an inbound message through the webhook; returns (charla message id, conversation id).
-pub async fn send_inbound(running: &Running, channel: &Channel, message_id: &str, external_id: &str, text: &str) -> (Id, Id) {
+pub async fn send_inbound(
+    running: &Running,
+    channel: &Channel,
+    message_id: &str,
+    external_id: &str,
+    text: &str,
+) -> (Id, Id) {
     let (status, answer) = post_hook(running, channel, "", &inbound(message_id, external_id, text)).await;
     assert_eq!(status, 200, "inbound answer: {answer}");
     (id_of(&answer["message_id"]), id_of(&answer["conversation_id"]))
@@ -267,7 +278,8 @@ impl WsClient {
         if let Some(s) = since {
             url.push_str(&format!("&since={s}"));
         }
-        let (stream, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap_or_else(|e| panic!("ws connect: {e}"));
+        let (stream, _) =
+            tokio_tungstenite::connect_async(url.as_str()).await.unwrap_or_else(|e| panic!("ws connect: {e}"));
         let mut client = WsClient { stream, backlog: Vec::new(), ready_seq: 0, last_seq: since.unwrap_or(0), pings: 0 };
         loop {
             let frame = client.next().await;
@@ -292,7 +304,8 @@ impl WsClient {
         loop {
             match self.stream.next().await {
                 Some(Ok(WsMessage::Text(t))) => {
-                    let v: Value = serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("frame is not JSON: {e}: {t}"));
+                    let v: Value =
+                        serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("frame is not JSON: {e}: {t}"));
                     if let Some(seq) = v["seq"].as_i64() {
                         self.last_seq = self.last_seq.max(seq);
                     }

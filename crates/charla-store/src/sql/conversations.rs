@@ -1782,3 +1782,28 @@ mod tests {
         assert_eq!(preview(&"ж".repeat(300), &[]).map(|p| p.chars().count()), Some(PREVIEW_CHARS));
     }
 }
+
+/// Hidden messages (from blocked contacts) are kept for admins for a while, then removed.
+pub(crate) async fn purge_hidden_messages(s: &SqlStore, before: Millis) -> StoreResult<Vec<String>> {
+    s.write(move |c| {
+        Box::pin(async move {
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT a.storage_key FROM attachments a JOIN messages m ON m.id = a.message_id \
+                 WHERE m.hidden = 1 AND m.created_at < $1",
+            )
+            .bind(before)
+            .fetch_all(&mut *c)
+            .await?;
+            sqlx::query(
+                "DELETE FROM attachments WHERE message_id IN \
+                 (SELECT id FROM messages WHERE hidden = 1 AND created_at < $1)",
+            )
+            .bind(before)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("DELETE FROM messages WHERE hidden = 1 AND created_at < $1").bind(before).execute(&mut *c).await?;
+            Ok(keys)
+        })
+    })
+    .await
+}

@@ -481,6 +481,35 @@ impl Store for SqlStore {
         self.pool.close().await;
     }
 
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO server_settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+    async fn list_hidden_messages(&self, workspace_id: Id, contact_id: Id, limit: i64) -> StoreResult<Vec<Message>> {
+        inbox::list_hidden_messages(self, workspace_id, contact_id, limit).await
+    }
+    async fn purge_hidden_messages(&self, before: Millis) -> StoreResult<Vec<String>> {
+        conversations::purge_hidden_messages(self, before).await
+    }
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
         directory::create_workspace(self, name).await
     }

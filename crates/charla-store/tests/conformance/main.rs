@@ -8,6 +8,7 @@
 mod harness;
 mod directory;
 mod jobs;
+mod retention;
 mod smoke;
 mod conversations;
 mod inbox;
