@@ -26,15 +26,24 @@ pub struct Claims {
     pub exp: i64,
     /// Purpose: "session".
     pub typ: String,
+    /// Embedded mode: the session only sees conversations of these contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<Id>>,
 }
 
 pub fn issue_session(state: &AppState, user: &User) -> Result<String, ApiError> {
-    let claims = Claims {
-        sub: user.id,
-        ws: user.workspace_id,
-        exp: now_ms() / 1000 + state.config.session_ttl.as_secs() as i64,
-        typ: "session".into(),
-    };
+    issue_limited_session(state, user, None, state.config.session_ttl.as_secs() as i64)
+}
+
+/// A session limited to some contacts (embedded mode), valid `ttl_secs`.
+pub fn issue_limited_session(
+    state: &AppState,
+    user: &User,
+    contacts: Option<Vec<Id>>,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
+    let claims =
+        Claims { sub: user.id, ws: user.workspace_id, exp: now_ms() / 1000 + ttl_secs, typ: "session".into(), contacts };
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&state.secret))
         .map_err(ApiError::internal)
 }
@@ -48,25 +57,23 @@ pub fn verify_session(state: &AppState, token: &str) -> Option<Claims> {
 
 /// The session token of a request, from the header, the cookie or `?token=`.
 pub fn token_from_parts(parts: &Parts) -> Option<String> {
-    if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = h.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+    if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = h.strip_prefix("Bearer ")
+    {
+        return Some(t.trim().to_string());
     }
     for cookie in parts.headers.get_all(axum::http::header::COOKIE) {
         if let Ok(s) = cookie.to_str() {
             for kv in s.split(';') {
-                if let Some((k, v)) = kv.trim().split_once('=') {
-                    if k == SESSION_COOKIE {
-                        return Some(v.to_string());
-                    }
+                if let Some((k, v)) = kv.trim().split_once('=')
+                    && k == SESSION_COOKIE
+                {
+                    return Some(v.to_string());
                 }
             }
         }
     }
-    parts.uri.query().and_then(|q| {
-        q.split('&').find_map(|kv| kv.strip_prefix("token=").map(|t| t.to_string()))
-    })
+    parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=").map(|t| t.to_string())))
 }
 
 /// The authenticated operator. Extracting it answers 401 when there is no valid session.
@@ -93,11 +100,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         })?;
         // Activity keeps presence alive; the store writes at most once a minute per user.
         let now = now_ms();
-        if user.last_activity_at.is_none_or(|t| now - t > 60_000) {
-            if let Ok(w) = state.store.touch_presence(user.id, None, now).await {
-                state.publish(w.events).await;
-            }
+        if user.last_activity_at.is_none_or(|t| now - t > 60_000)
+            && let Ok(w) = state.store.touch_presence(user.id, None, now).await
+        {
+            state.publish(w.events).await;
         }
+        let mut viewer = viewer;
+        viewer.allowed_contact_ids = claims.contacts;
         Ok(CurrentUser { user, viewer })
     }
 }

@@ -119,11 +119,7 @@ pub fn sniff_content_type(head: &[u8], complete: bool) -> String {
         // The sniffing window may cut a multi-byte character in two.
         Err(e) => !complete && e.error_len().is_none() && head.len() >= SNIFF_BYTES - 4,
     };
-    if text && !head.contains(&0) {
-        "text/plain".to_string()
-    } else {
-        "application/octet-stream".to_string()
-    }
+    if text && !head.contains(&0) { "text/plain".to_string() } else { "application/octet-stream".to_string() }
 }
 
 #[cfg(test)]

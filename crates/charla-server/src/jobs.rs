@@ -40,7 +40,12 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = state.jobs_wake.notified() => {}
-            _ = stop.changed() => {}
+            changed = stop.changed() => {
+                // The server is gone without saying stop: stop too.
+                if changed.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod signature;
 pub mod state;
+pub mod web;
 pub mod wire;
 pub mod ws;
 
@@ -58,7 +59,8 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(hooks::router())
         .route("/healthz", get(api::health::healthz))
         .route("/metrics", get(api::health::metrics))
-        .fallback(api::health::not_found)
+        // The operator web app at `/` (and its pages); unknown /api and /hooks paths stay JSON 404s.
+        .fallback(web::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state);
     (router, openapi)

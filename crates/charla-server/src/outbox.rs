@@ -82,6 +82,9 @@ pub async fn deliver(state: &AppState, job: &Job) -> Result<(), StoreError> {
 
 /// What one attempt gives, by channel kind.
 async fn attempt(state: &AppState, d: &Delivery, attempts: i64) -> DeliveryOutcome {
+    if !d.channel.active {
+        return DeliveryOutcome::Failed { error: "the channel is disabled".into() };
+    }
     match d.channel.kind {
         ChannelKind::Api => {
             let Some(url) = d.channel.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) else {

@@ -62,6 +62,8 @@ const ACTIVITY_INTERVAL: Duration = Duration::from_secs(60);
 const TYPING_INTERVAL: Duration = Duration::from_millis(1000);
 /// How many recent seqs a connection remembers to drop duplicates.
 const SEEN_WINDOW: usize = 512;
+/// A client silent for this many heartbeats (no frame, not even a pong) is closed.
+const MAX_UNANSWERED_PINGS: u32 = 3;
 /// Close codes.
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_INTERNAL: u16 = 1011;
@@ -174,7 +176,8 @@ struct Connection {
     counts_due: Option<Instant>,
     counts_sent_at: Option<Instant>,
     last_counts: Option<SectionCounts>,
-    last_frame_at: Instant,
+    /// Pings sent since the client's last frame; at [`MAX_UNANSWERED_PINGS`] it is gone.
+    unanswered_pings: u32,
     last_activity_at: Instant,
     last_typing: Option<(Id, Instant)>,
     write_timeout: Duration,
@@ -193,7 +196,7 @@ impl Connection {
             counts_due: None,
             counts_sent_at: None,
             last_counts: None,
-            last_frame_at: now,
+            unanswered_pings: 0,
             last_activity_at: now,
             last_typing: None,
             write_timeout: (heartbeat * 3).max(Duration::from_secs(10)),
@@ -257,10 +260,11 @@ impl Connection {
                     Err(broadcast::error::RecvError::Closed) => return self.close(socket, CLOSE_INTERNAL, "server stopping").await,
                 },
                 _ = ticks.tick() => {
-                    if self.last_frame_at.elapsed() > heartbeat * 3 {
+                    if self.unanswered_pings >= MAX_UNANSWERED_PINGS {
                         return self.close(socket, CLOSE_HEARTBEAT, "heartbeat timeout").await;
                     }
                     self.send(socket, Message::Ping(Default::default())).await?;
+                    self.unanswered_pings += 1;
                 }
                 _ = &mut counts_timer, if self.counts_due.is_some() => self.send_counts(socket).await?,
             }
@@ -412,7 +416,7 @@ impl Connection {
     // ------------------------------------------------------------------ client → server
 
     async fn on_client_frame(&mut self, socket: &mut WebSocket, frame: Message) -> Flow {
-        self.last_frame_at = Instant::now();
+        self.unanswered_pings = 0;
         let text = match frame {
             Message::Text(t) => t,
             Message::Close(_) => return Err(Closed),

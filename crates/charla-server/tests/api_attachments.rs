@@ -64,7 +64,11 @@ async fn upload_sniffs_and_download_checks_access(s: &TestServer) {
     let ch = s.channel(ws.id, "Web", &[agent.id]).await;
     let conv = s.inbound(ch.id, "e1", "Carla", None, "hola").await.conversation;
     let (st, m) = s
-        .post(Some(&tg), &format!("/api/v1/conversations/{}/messages", conv.id), json!({"text": "", "attachment_ids": [id]}))
+        .post(
+            Some(&tg),
+            &format!("/api/v1/conversations/{}/messages", conv.id),
+            json!({"text": "", "attachment_ids": [id]}),
+        )
         .await;
     assert_eq!(st, 201, "{m}");
     assert_eq!(m["attachments"][0]["id"], id);
@@ -75,11 +79,19 @@ async fn upload_sniffs_and_download_checks_access(s: &TestServer) {
     }
     // An attachment cannot be sent twice (except by a retried send with the same key).
     let (st, body) = s
-        .post(Some(&tg), &format!("/api/v1/conversations/{}/messages", conv.id), json!({"text": "again", "attachment_ids": [id]}))
+        .post(
+            Some(&tg),
+            &format!("/api/v1/conversations/{}/messages", conv.id),
+            json!({"text": "again", "attachment_ids": [id]}),
+        )
         .await;
     assert_eq!((st, code(&body)), (422, "invalid_attachment"));
     let (st, body) = s
-        .post(Some(&tg), &format!("/api/v1/conversations/{}/messages", conv.id), json!({"text": "x", "attachment_ids": [id_of(&txt) + 1000]}))
+        .post(
+            Some(&tg),
+            &format!("/api/v1/conversations/{}/messages", conv.id),
+            json!({"text": "x", "attachment_ids": [id_of(&txt) + 1000]}),
+        )
         .await;
     assert_eq!((st, code(&body)), (422, "invalid_attachment"));
 

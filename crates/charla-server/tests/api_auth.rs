@@ -158,8 +158,7 @@ async fn users_create_and_update(s: &TestServer) {
     assert_eq!(st, 403);
     let (st, body) = s.patch(Some(&tg), &path, json!({"password": "brand-new-pass"})).await;
     assert_eq!((st, code(&body)), (422, "invalid_current_password"));
-    let (st, _) =
-        s.patch(Some(&tg), &path, json!({"password": "brand-new-pass", "current_password": PASSWORD})).await;
+    let (st, _) = s.patch(Some(&tg), &path, json!({"password": "brand-new-pass", "current_password": PASSWORD})).await;
     assert_eq!(st, 200);
     s.login(&agent.email, "brand-new-pass").await;
     let (st, _) = s.patch(Some(&tg), &format!("/api/v1/users/{}", manager.id), json!({"name": "X"})).await;

@@ -303,9 +303,8 @@ async fn client_errors_fail_at_once_and_unreachable_receivers_say_why() {
     assert_eq!(receiver.count(), 1);
 
     // Nobody listening: the reason says so, and the message stays queued meanwhile.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let dead_url = format!("http://{}/hook", closed.local_addr().unwrap_or_else(|e| panic!("{e}")));
-    drop(closed);
+    let refusing = refusing_port();
+    let dead_url = port_url(&refusing, "/hook");
     let dead = create_api_channel(&running, fx.workspace_id, "Dead", Some(dead_url)).await;
     let (_, conv2) = send_inbound(&running, &dead, "in-2", "ext", "hello").await;
     let message_id = send_outbound(&running, &fx, conv2, "anyone?").await;
@@ -317,4 +316,55 @@ async fn client_errors_fail_at_once_and_unreachable_receivers_say_why() {
     assert_eq!(m.error.as_deref(), Some("connection refused"));
     running.stop().await;
     receiver.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_times_out() {
+    let (running, _dir) = server(|c| {
+        c.delivery_timeout = std::time::Duration::from_millis(300);
+        c.delivery_max_attempts = 1;
+    })
+    .await;
+    let fx = fixture(&running, None).await;
+    // Accepts connections, reads nothing, answers nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{}/hook", silent.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let channel = create_api_channel(&running, fx.workspace_id, "Silent", Some(url)).await;
+    let (_, conv) = send_inbound(&running, &channel, "in-1", "ext", "hello").await;
+    let message_id = send_outbound(&running, &fx, conv, "hello?").await;
+    let m = wait_status(&running, &fx, message_id, MessageStatus::Failed).await;
+    assert_eq!(m.error.as_deref(), Some("timeout after 300ms"));
+    hold.abort();
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_and_files_are_refused() {
+    let (running, _dir) = server(|c| {
+        c.max_body_bytes = 4 * 1024;
+        c.max_upload_bytes = 1024;
+    })
+    .await;
+    let fx = fixture(&running, None).await;
+    let file = |n: usize| {
+        json!({
+            "message_id": format!("f-{n}"),
+            "contact": {"external_id": "ext"},
+            "attachments": [{"name": "a.bin", "data_base64": base64_encode(&vec![7u8; n])}],
+        })
+    };
+    let (status, answer) = post_hook(&running, &fx.channel, "", &file(1024)).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post_hook(&running, &fx.channel, "", &file(1025)).await;
+    assert_eq!((status, answer["error"]["code"].clone()), (413, json!("file_too_large")), "{answer}");
+    // A body larger than any allowed message: refused before its signature is even checked.
+    let (status, answer) = post_hook(&running, &fx.channel, "", &file(8 * 1024)).await;
+    assert_eq!((status, answer["error"]["code"].clone()), (413, json!("payload_too_large")), "{answer}");
+    running.stop().await;
 }

@@ -82,7 +82,8 @@ async fn inbox_sections_counts_filters_search(s: &TestServer) {
     assert_eq!(ids(&page), vec![c4.id]);
     let (_, page) = s.get(Some(&ta), "/api/v1/conversations?status=open&last_author=contact").await;
     assert_eq!(ids(&page), vec![c1.id, c2.id, c3.id]);
-    let (st, _) = s.post(Some(&ta), &format!("/api/v1/conversations/{}/messages", c2.id), json!({"text": "te ayudo"})).await;
+    let (st, _) =
+        s.post(Some(&ta), &format!("/api/v1/conversations/{}/messages", c2.id), json!({"text": "te ayudo"})).await;
     assert_eq!(st, 201);
     let (_, page) = s.get(Some(&ta), "/api/v1/conversations?last_author=operator").await;
     assert_eq!(ids(&page), vec![c2.id]);
@@ -154,7 +155,8 @@ async fn sending_messages(s: &TestServer) {
     let agent = s.user(ws.id, "Ana", Role::Agent, &[]).await;
     let t = s.token(&agent);
     // Display name shown to the customer.
-    let (st, _) = s.patch(Some(&t), &format!("/api/v1/users/{}", agent.id), json!({"display_name": "Soporte Ana"})).await;
+    let (st, _) =
+        s.patch(Some(&t), &format!("/api/v1/users/{}", agent.id), json!({"display_name": "Soporte Ana"})).await;
     assert_eq!(st, 200);
     let ch = s.channel(ws.id, "Web", &[agent.id]).await;
     let conv = s.inbound(ch.id, "e1", "Carla", None, "hola").await.conversation;
@@ -294,7 +296,8 @@ async fn actions_and_drafts(s: &TestServer) {
     // Close without a body at all.
     let (st, reopened) = s.post(Some(&tg), &format!("{cp}/reopen"), json!({})).await;
     assert_eq!((st, reopened["status"].as_str()), (200, Some("open")));
-    let resp = s.client.post(s.url(&format!("{cp}/close"))).bearer_auth(&tg).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let resp =
+        s.client.post(s.url(&format!("{cp}/close"))).bearer_auth(&tg).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resp.status().as_u16(), 200);
     s.post(Some(&tg), &format!("{cp}/reopen"), json!({})).await;
 
@@ -399,7 +402,11 @@ async fn deleting_conversations(s: &TestServer) {
     let (st, att) = s.upload(Some(&tg), "pixel.png", "image/png", png).await;
     assert_eq!(st, 201, "{att}");
     let (st, _) = s
-        .post(Some(&tg), &format!("/api/v1/conversations/{}/messages", c1.id), json!({"text": "foto", "attachment_ids": [id_of(&att)]}))
+        .post(
+            Some(&tg),
+            &format!("/api/v1/conversations/{}/messages", c1.id),
+            json!({"text": "foto", "attachment_ids": [id_of(&att)]}),
+        )
         .await;
     assert_eq!(st, 201);
     let files_dir = s.dir.path().join("files");

@@ -15,7 +15,11 @@ async fn channels_secret_members_and_visibility(s: &TestServer) {
     let (ta, tg) = (s.token(&admin), s.token(&agent));
 
     let (st, ch) = s
-        .post(Some(&ta), "/api/v1/channels", json!({"kind": "api", "name": "Shop", "webhook_url": "https://shop.example/hook"}))
+        .post(
+            Some(&ta),
+            "/api/v1/channels",
+            json!({"kind": "api", "name": "Shop", "webhook_url": "https://shop.example/hook"}),
+        )
         .await;
     assert_eq!(st, 201, "{ch}");
     let secret = ch["secret"].as_str().unwrap_or_default().to_string();
@@ -81,7 +85,11 @@ async fn channels_secret_members_and_visibility(s: &TestServer) {
 
     // Patch with null clears; absent keeps.
     let (st, ch) = s
-        .patch(Some(&ta), &path, json!({"webhook_url": null, "greeting": "Hola", "auto_close_after_secs": 3600, "max_message_length": 500}))
+        .patch(
+            Some(&ta),
+            &path,
+            json!({"webhook_url": null, "greeting": "Hola", "auto_close_after_secs": 3600, "max_message_length": 500}),
+        )
         .await;
     assert_eq!(st, 200, "{ch}");
     assert_eq!(ch["webhook_url"], json!(null));
@@ -150,8 +158,9 @@ async fn teams_tags_reasons_canned(s: &TestServer) {
     assert_eq!(st, 403);
     let (st, shared) = s.post(Some(&ta), "/api/v1/canned-responses", json!({"shortcut": "hi", "text": "Hola"})).await;
     assert_eq!((st, shared["personal"].as_bool()), (201, Some(false)));
-    let (st, mine) =
-        s.post(Some(&tg), "/api/v1/canned-responses", json!({"shortcut": "bye", "text": "Adiós", "personal": true})).await;
+    let (st, mine) = s
+        .post(Some(&tg), "/api/v1/canned-responses", json!({"shortcut": "bye", "text": "Adiós", "personal": true}))
+        .await;
     assert_eq!((st, mine["personal"].as_bool()), (201, Some(true)));
     let (_, list) = s.get(Some(&tg), "/api/v1/canned-responses").await;
     assert_eq!(list.as_array().map(|l| l.len()), Some(2));
@@ -208,7 +217,8 @@ async fn contacts_through_conversations(s: &TestServer) {
     assert_eq!((st, page["items"].as_array().map(|a| a.len())), (200, Some(1)), "{page}");
 
     // Edit, tag, block.
-    let (st, c) = s.patch(Some(&tg), &cp, json!({"email": "maria@example.com", "custom_attributes": {"plan": "pro"}})).await;
+    let (st, c) =
+        s.patch(Some(&tg), &cp, json!({"email": "maria@example.com", "custom_attributes": {"plan": "pro"}})).await;
     assert_eq!(st, 200, "{c}");
     assert_eq!(c["email"], "maria@example.com");
     assert_eq!(c["custom_attributes"]["plan"], "pro");
@@ -221,8 +231,18 @@ async fn contacts_through_conversations(s: &TestServer) {
     assert_eq!((st, code(&body)), (422, "invalid_tag"));
     let (st, c) = s.post(Some(&tg), &format!("{cp}/block"), json!({})).await;
     assert_eq!((st, c["blocked"].as_bool()), (200, Some(true)));
-    let (st, body) = s.post(Some(&tg), &format!("/api/v1/conversations/{}/messages", conv.id), json!({"text": "hola"})).await;
+    let (st, body) =
+        s.post(Some(&tg), &format!("/api/v1/conversations/{}/messages", conv.id), json!({"text": "hola"})).await;
     assert_eq!((st, code(&body)), (422, "contact_blocked"));
+    // What a blocked contact sends is kept hidden, for admins.
+    s.inbound(ch.id, "ext-1", "María Pérez", None, "¿hay alguien?").await;
+    let (st, hidden) = s.get(Some(&ta), &format!("{cp}/hidden-messages")).await;
+    assert_eq!(st, 200, "{hidden}");
+    assert!(hidden.as_array().is_some_and(|l| l.iter().any(|m| m["text"] == "¿hay alguien?")), "{hidden}");
+    let (_, history) = s.get(Some(&ta), &format!("/api/v1/conversations/{}/messages", conv.id)).await;
+    assert!(history["items"].as_array().is_some_and(|l| l.iter().all(|m| m["text"] != "¿hay alguien?")));
+    let (st, body) = s.get(Some(&tg), &format!("{cp}/hidden-messages")).await;
+    assert_eq!((st, code(&body)), (403, "forbidden"));
     let (st, c) = s.post(Some(&tg), &format!("{cp}/unblock"), json!({})).await;
     assert_eq!((st, c["blocked"].as_bool()), (200, Some(false)));
 

@@ -16,8 +16,16 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Callers, in the order of [`Row::want`].
-const ACTORS: [&str; 8] =
-    ["admin", "agent", "agent+see_all", "agent+delete", "agent+manage_settings", "agent+see_group_chats", "other workspace admin", "anonymous"];
+const ACTORS: [&str; 8] = [
+    "admin",
+    "agent",
+    "agent+see_all",
+    "agent+delete",
+    "agent+manage_settings",
+    "agent+see_group_chats",
+    "other workspace admin",
+    "anonymous",
+];
 
 /// What `{id}` of a row's path stands for. `*Fresh` targets are made anew for every call, so
 /// that one caller's successful write does not change what the next one meets.
@@ -86,10 +94,25 @@ const ROWS: &[Row] = &[
     row("post", "/api/v1/auth/login", T::None, Some(r#"{"email": "ADMINEMAIL", "password": "PASSWORD"}"#), [200; 8]),
     row("post", "/api/v1/auth/logout", T::None, None, [204, 204, 204, 204, 204, 204, 204, 401]),
     row("get", "/api/v1/auth/me", T::None, None, ALL_200),
+    // embedded mode: a token not signed with the workspace's embed secret never opens a session
+    row("post", "/api/v1/auth/embedded", T::None, Some(r#"{"workspace_id": 1, "token": "not.a.token"}"#), [401; 8]),
+    row("post", "/api/v1/settings/embed-secret", T::None, None, [200, 403, 403, 403, 403, 403, 200, 401]),
     // users
     row("get", "/api/v1/users", T::None, None, ALL_200),
-    row("post", "/api/v1/users", T::None, Some(r#"{"email": "UNIQUE@example.com", "name": "N", "password": "12345678", "role": "agent"}"#), SETTINGS_CREATE),
-    row("post", "/api/v1/users", T::None, Some(r#"{"email": "UNIQUE@example.com", "name": "N", "password": "12345678", "role": "admin"}"#), [201, 403, 403, 403, 403, 403, 201, 401]),
+    row(
+        "post",
+        "/api/v1/users",
+        T::None,
+        Some(r#"{"email": "UNIQUE@example.com", "name": "N", "password": "12345678", "role": "agent"}"#),
+        SETTINGS_CREATE,
+    ),
+    row(
+        "post",
+        "/api/v1/users",
+        T::None,
+        Some(r#"{"email": "UNIQUE@example.com", "name": "N", "password": "12345678", "role": "admin"}"#),
+        [201, 403, 403, 403, 403, 403, 201, 401],
+    ),
     row("get", "/api/v1/users/{id}", T::User, None, WS_200),
     row("patch", "/api/v1/users/{id}", T::User, Some(r#"{"name": "Renamed"}"#), SETTINGS_200),
     row("put", "/api/v1/users/me/presence", T::None, Some(r#"{"status": "online"}"#), ALL_200),
@@ -101,7 +124,13 @@ const ROWS: &[Row] = &[
     row("delete", "/api/v1/teams/{id}", T::TeamFresh, None, SETTINGS_204),
     // channels
     row("get", "/api/v1/channels", T::None, None, ALL_200),
-    row("post", "/api/v1/channels", T::None, Some(r#"{"kind": "api", "name": "UNIQUE", "webhook_url": "https://example.com/hook"}"#), SETTINGS_CREATE),
+    row(
+        "post",
+        "/api/v1/channels",
+        T::None,
+        Some(r#"{"kind": "api", "name": "UNIQUE", "webhook_url": "https://example.com/hook"}"#),
+        SETTINGS_CREATE,
+    ),
     row("get", "/api/v1/channels/{id}", T::Channel, None, WS_200),
     row("get", "/api/v1/channels/{id}", T::ChannelHidden, None, HIDDEN_CHANNEL),
     row("patch", "/api/v1/channels/{id}", T::Channel, Some(r#"{"greeting": "Hola"}"#), SETTINGS_200),
@@ -120,6 +149,7 @@ const ROWS: &[Row] = &[
     row("post", "/api/v1/contacts/{id}/unblock", T::ContactFresh, None, CONTACT_200),
     row("put", "/api/v1/contacts/{id}/tags", T::Contact, Some(r#"{"tag_ids": [TAG]}"#), CONTACT_200),
     row("get", "/api/v1/contacts/{id}/conversations", T::Contact, None, CONTACT_200),
+    row("get", "/api/v1/contacts/{id}/hidden-messages", T::Contact, None, [200, 404, 403, 404, 403, 404, 404, 401]),
     // tags
     row("get", "/api/v1/tags", T::None, None, ALL_200),
     row("post", "/api/v1/tags", T::None, Some(r#"{"name": "UNIQUE"}"#), SETTINGS_CREATE),
@@ -131,8 +161,20 @@ const ROWS: &[Row] = &[
     row("delete", "/api/v1/close-reasons/{id}", T::ReasonFresh, None, SETTINGS_204),
     // canned responses
     row("get", "/api/v1/canned-responses", T::None, None, ALL_200),
-    row("post", "/api/v1/canned-responses", T::None, Some(r#"{"shortcut": "UNIQUE", "text": "Hola"}"#), SETTINGS_CREATE),
-    row("post", "/api/v1/canned-responses", T::None, Some(r#"{"shortcut": "UNIQUE", "text": "Hola", "personal": true}"#), ALL_201),
+    row(
+        "post",
+        "/api/v1/canned-responses",
+        T::None,
+        Some(r#"{"shortcut": "UNIQUE", "text": "Hola"}"#),
+        SETTINGS_CREATE,
+    ),
+    row(
+        "post",
+        "/api/v1/canned-responses",
+        T::None,
+        Some(r#"{"shortcut": "UNIQUE", "text": "Hola", "personal": true}"#),
+        ALL_201,
+    ),
     row("get", "/api/v1/canned-responses/{id}", T::Canned, None, WS_200),
     row("patch", "/api/v1/canned-responses/{id}", T::Canned, Some(r#"{"text": "Buenas"}"#), SETTINGS_200),
     row("delete", "/api/v1/canned-responses/{id}", T::CannedFresh, None, SETTINGS_204),
@@ -143,17 +185,47 @@ const ROWS: &[Row] = &[
     row("get", "/api/v1/conversations/{id}", T::Group, None, GROUP_200),
     row("delete", "/api/v1/conversations/{id}", T::ConvOpenFresh, None, [204, 403, 403, 204, 403, 403, 404, 401]),
     row("delete", "/api/v1/conversations/{id}", T::ConvFresh, None, [204, 404, 403, 404, 404, 404, 404, 401]),
-    row("post", "/api/v1/conversations/bulk-delete", T::ConvOpenFresh, Some(r#"{"ids": [ID]}"#), [200, 403, 403, 200, 403, 403, 404, 401]),
+    row(
+        "post",
+        "/api/v1/conversations/bulk-delete",
+        T::ConvOpenFresh,
+        Some(r#"{"ids": [ID]}"#),
+        [200, 403, 403, 200, 403, 403, 404, 401],
+    ),
     row("get", "/api/v1/conversations/{id}/attentions", T::Conv, None, CONV_200),
     row("get", "/api/v1/conversations/{id}/messages", T::Conv, None, CONV_200),
     row("get", "/api/v1/conversations/{id}/messages", T::Group, None, GROUP_200),
     row("post", "/api/v1/conversations/{id}/messages", T::Conv, Some(r#"{"text": "hola"}"#), CONV_201),
-    row("post", "/api/v1/conversations/{id}/messages", T::Group, Some(r#"{"text": "hola", "kind": "note"}"#), GROUP_201),
-    row("post", "/api/v1/conversations/{id}/assign", T::ConvFresh, Some(r#"{"user_id": TARGETUSER}"#), [200, 404, 403, 404, 404, 404, 404, 401]),
-    row("post", "/api/v1/conversations/{id}/assign", T::ConvOpenFresh, Some(r#"{"user_id": SELF}"#), [200, 200, 200, 200, 200, 200, 404, 401]),
+    row(
+        "post",
+        "/api/v1/conversations/{id}/messages",
+        T::Group,
+        Some(r#"{"text": "hola", "kind": "note"}"#),
+        GROUP_201,
+    ),
+    row(
+        "post",
+        "/api/v1/conversations/{id}/assign",
+        T::ConvFresh,
+        Some(r#"{"user_id": TARGETUSER}"#),
+        [200, 404, 403, 404, 404, 404, 404, 401],
+    ),
+    row(
+        "post",
+        "/api/v1/conversations/{id}/assign",
+        T::ConvOpenFresh,
+        Some(r#"{"user_id": SELF}"#),
+        [200, 200, 200, 200, 200, 200, 404, 401],
+    ),
     row("post", "/api/v1/conversations/{id}/close", T::ConvFresh, Some("{}"), CONV_200),
     row("post", "/api/v1/conversations/{id}/reopen", T::ConvClosedFresh, None, CONV_200),
-    row("post", "/api/v1/conversations/{id}/snooze", T::ConvFresh, Some(r#"{"until": "2100-01-01T00:00:00Z"}"#), CONV_200),
+    row(
+        "post",
+        "/api/v1/conversations/{id}/snooze",
+        T::ConvFresh,
+        Some(r#"{"until": "2100-01-01T00:00:00Z"}"#),
+        CONV_200,
+    ),
     row("post", "/api/v1/conversations/{id}/read", T::Conv, None, CONV_200),
     row("post", "/api/v1/conversations/{id}/unread", T::Conv, None, CONV_200),
     row("post", "/api/v1/conversations/{id}/no-reply-needed", T::ConvFresh, None, CONV_200),
@@ -214,10 +286,28 @@ async fn fixture(s: &TestServer, users: &[User]) -> Fixture {
     assert_eq!(st, 201, "{att}");
     let attachment = id_of(&att);
     let (st, m) = s
-        .post(Some(&ta), &format!("/api/v1/conversations/{}/messages", conv.id), serde_json::json!({"text": "foto", "attachment_ids": [attachment]}))
+        .post(
+            Some(&ta),
+            &format!("/api/v1/conversations/{}/messages", conv.id),
+            serde_json::json!({"text": "foto", "attachment_ids": [attachment]}),
+        )
         .await;
     assert_eq!(st, 201, "{m}");
-    Fixture { ws, admin, agent_ids, target_user, team, channel, hidden_channel, conv, group, tag, canned, notification, attachment }
+    Fixture {
+        ws,
+        admin,
+        agent_ids,
+        target_user,
+        team,
+        channel,
+        hidden_channel,
+        conv,
+        group,
+        tag,
+        canned,
+        notification,
+        attachment,
+    }
 }
 
 async fn fresh_conv(s: &TestServer, fx: &Fixture, assignee: Option<Id>) -> Conversation {
@@ -242,7 +332,9 @@ async fn target(s: &TestServer, fx: &Fixture, t: T) -> Id {
         T::Contact => fx.conv.contact_id.unwrap_or_else(|| panic!("contact")),
         T::ContactFresh => fresh_conv(s, fx, Some(fx.admin.id)).await.contact_id.unwrap_or_else(|| panic!("contact")),
         T::Tag => fx.tag,
-        T::TagFresh => store.create_tag(ws, &unique("tag"), "#00ff00", false).await.unwrap_or_else(|e| panic!("{e}")).id,
+        T::TagFresh => {
+            store.create_tag(ws, &unique("tag"), "#00ff00", false).await.unwrap_or_else(|e| panic!("{e}")).id
+        }
         T::ReasonFresh => store.create_close_reason(ws, &unique("reason")).await.unwrap_or_else(|e| panic!("{e}")).id,
         T::Canned => fx.canned,
         T::CannedFresh => {
@@ -323,7 +415,8 @@ async fn matrix(s: &TestServer) {
     let mut failures = Vec::new();
     for r in ROWS {
         for (i, name) in ACTORS.iter().enumerate() {
-            let (actor, token) = if i < users.len() { (Some(&users[i]), Some(tokens[i].as_str())) } else { (None, None) };
+            let (actor, token) =
+                if i < users.len() { (Some(&users[i]), Some(tokens[i].as_str())) } else { (None, None) };
             let (st, body) = call(s, &fx, r, actor, token).await;
             if st != r.want[i] {
                 failures.push(format!(

@@ -16,13 +16,13 @@ async fn restart_scenario(backend: Backend) {
     cfg.delivery_backoff = Duration::from_millis(300);
     cfg.delivery_max_attempts = 5;
 
-    // The integrator's address, with nobody listening yet.
-    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let receiver_addr = reserved.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    drop(reserved);
+    // The integrator's address, refusing connections until it comes up.
+    let reserved = refusing_port();
+    let hook_path = unique("hook");
+    let hook_url = port_url(&reserved, &format!("/hook/{hook_path}"));
 
     let first = start(cfg.clone()).await;
-    let fx = fixture(&first, Some(format!("http://{receiver_addr}/hook"))).await;
+    let fx = fixture(&first, Some(hook_url)).await;
     let store = first.state.store.clone();
     let (_, conv) = send_inbound(&first, &fx.channel, "in-1", "ext-1", "please call me back").await;
     let now = charla_server::state::now_ms();
@@ -69,9 +69,7 @@ async fn restart_scenario(backend: Backend) {
     assert!(charla_server::state::now_ms() < until, "the server must stop before the wake-up is due");
 
     // The receiver comes up, then a new server on the same data.
-    let listener =
-        tokio::net::TcpListener::bind(receiver_addr).await.unwrap_or_else(|e| panic!("rebind {receiver_addr}: {e}"));
-    let mut receiver = Receiver::on(listener, &[]);
+    let mut receiver = Receiver::on_reserved(reserved, &hook_path, &[]);
     let second = start(cfg.clone()).await;
     let store = second.state.store.clone();
 

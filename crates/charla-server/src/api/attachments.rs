@@ -56,7 +56,8 @@ fn bad_multipart(e: impl std::fmt::Display) -> ApiError {
 /// A file name safe to store and show: the last path component, no control characters.
 pub fn clean_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(255).collect();
+    let cleaned: String =
+        last.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(255).collect();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." { "file".to_string() } else { cleaned }
 }
 
@@ -92,10 +93,8 @@ pub async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<wire::Attachment>)> {
     let limit = state.config.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64 + MULTIPART_SLACK) {
         return Err(too_large(limit));
     }

@@ -39,8 +39,10 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Failed login attempts per (server secret, e-mail), in memory. Keyed by the secret too so
 /// that several servers in one process (tests) do not share counters.
-fn failures() -> &'static Mutex<HashMap<(u64, String), VecDeque<Instant>>> {
-    static FAILURES: OnceLock<Mutex<HashMap<(u64, String), VecDeque<Instant>>>> = OnceLock::new();
+type FailureLog = Mutex<HashMap<(u64, String), VecDeque<Instant>>>;
+
+fn failures() -> &'static FailureLog {
+    static FAILURES: OnceLock<FailureLog> = OnceLock::new();
     FAILURES.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -89,9 +91,7 @@ fn clear_failures(key: &(u64, String)) {
 async fn dummy_hash() -> String {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async {
-            hash_password("charla-dummy-password".to_string()).await.unwrap_or_default()
-        })
+        .get_or_init(|| async { hash_password("charla-dummy-password".to_string()).await.unwrap_or_default() })
         .await
         .clone()
 }

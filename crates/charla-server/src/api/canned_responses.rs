@@ -16,9 +16,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_canned_responses, create_canned_response))
-        .routes(routes!(get_canned_response, update_canned_response, delete_canned_response))
+    OpenApiRouter::new().routes(routes!(list_canned_responses, create_canned_response)).routes(routes!(
+        get_canned_response,
+        update_canned_response,
+        delete_canned_response
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,10 +43,7 @@ pub struct UpdateCannedResponse {
 fn check_shortcut(s: &str) -> ApiResult<String> {
     let s = s.trim().trim_start_matches('/');
     if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_whitespace) {
-        return Err(ApiError::unprocessable(
-            "invalid_shortcut",
-            "shortcut must be 1 to 64 characters without spaces",
-        ));
+        return Err(ApiError::unprocessable("invalid_shortcut", "shortcut must be 1 to 64 characters without spaces"));
     }
     Ok(s.to_string())
 }

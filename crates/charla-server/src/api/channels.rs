@@ -159,8 +159,10 @@ pub async fn create_channel(
         Some(v) => positive(v, "invalid_max_message_length", "max_message_length", 1_000_000)?,
         None => kind.default_max_message_length(),
     };
-    let auto_close_after_secs =
-        req.auto_close_after_secs.map(|v| positive(v, "invalid_auto_close_after_secs", "auto_close_after_secs", MAX_SECS)).transpose()?;
+    let auto_close_after_secs = req
+        .auto_close_after_secs
+        .map(|v| positive(v, "invalid_auto_close_after_secs", "auto_close_after_secs", MAX_SECS))
+        .transpose()?;
     let response_time_limit_secs = match req.response_time_limit_secs {
         Some(v) => positive(v, "invalid_response_time_limit_secs", "response_time_limit_secs", MAX_SECS)?,
         None => DEFAULT_RESPONSE_TIME_LIMIT_SECS,
@@ -232,7 +234,9 @@ pub async fn update_channel(
             .map(|v| positive(v, "invalid_max_message_length", "max_message_length", 1_000_000))
             .transpose()?,
         auto_close_after_secs: match req.auto_close_after_secs {
-            Some(Some(v)) => Some(Some(positive(v, "invalid_auto_close_after_secs", "auto_close_after_secs", MAX_SECS)?)),
+            Some(Some(v)) => {
+                Some(Some(positive(v, "invalid_auto_close_after_secs", "auto_close_after_secs", MAX_SECS)?))
+            }
             Some(None) => Some(None),
             None => None,
         },

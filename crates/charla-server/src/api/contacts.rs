@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unblock_contact))
         .routes(routes!(set_contact_tags))
         .routes(routes!(contact_conversations))
+        .routes(routes!(hidden_messages))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,6 +67,13 @@ pub struct ContactInput {
     /// A JSON object; replaces the previous one.
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HiddenParams {
+    /// 1..200, default 50.
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -329,4 +337,30 @@ pub async fn contact_conversations(
         out.push(wire::conversation_from_row(&row));
     }
     Ok(axum::Json(out))
+}
+
+/// Messages a blocked contact sent, kept hidden from the inbox for 30 days (admins only),
+/// newest first.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/hidden-messages", tag = "contacts",
+    params(("id" = i64, Path, description = "contact id"), HiddenParams),
+    responses(
+        (status = 200, body = Vec<wire::Message>),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn hidden_messages(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Id>,
+    Query(params): Query<HiddenParams>,
+) -> ApiResult<axum::Json<Vec<wire::Message>>> {
+    visible_contact(&state, &me, id).await?;
+    if !me.viewer.is_admin() {
+        return Err(ApiError::forbidden("only admins see a blocked contact's hidden messages"));
+    }
+    let list = state.store.list_hidden_messages(me.user.workspace_id, id, page_limit(params.limit, 50, 200)).await?;
+    Ok(axum::Json(list.iter().map(wire::Message::from).collect()))
 }

@@ -361,11 +361,12 @@ pub async fn close(
                 Some(r)
             } else {
                 let found = list.iter().find(|c| c.name.eq_ignore_ascii_case(&r) || c.id.to_string() == r);
-                Some(
-                    found
-                        .map(|c| c.name.clone())
-                        .ok_or_else(|| ApiError::unprocessable("invalid_close_reason", format!("{r:?} is not a close reason of this workspace")))?,
-                )
+                Some(found.map(|c| c.name.clone()).ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "invalid_close_reason",
+                        format!("{r:?} is not a close reason of this workspace"),
+                    )
+                })?)
             }
         }
     };
@@ -703,7 +704,10 @@ pub async fn put_draft(
 ) -> ApiResult<axum::Json<wire::Draft>> {
     visible_conversation(&state, &me, id).await?;
     if req.text.chars().count() > MAX_DRAFT_CHARS {
-        return Err(ApiError::unprocessable("draft_too_long", format!("a draft holds at most {MAX_DRAFT_CHARS} characters")));
+        return Err(ApiError::unprocessable(
+            "draft_too_long",
+            format!("a draft holds at most {MAX_DRAFT_CHARS} characters"),
+        ));
     }
     let draft = state.store.put_draft(me.user.workspace_id, me.user.id, id, &req.text, now_ms()).await?;
     Ok(axum::Json(wire::Draft::from(&draft)))

@@ -107,7 +107,10 @@ pub async fn send_message(
         None | Some("") | Some("outbound") | Some("message") => MessageKind::Outbound,
         Some("note") => MessageKind::Note,
         Some(other) => {
-            return Err(ApiError::unprocessable("invalid_kind", format!("kind must be \"note\" or absent, not {other:?}")));
+            return Err(ApiError::unprocessable(
+                "invalid_kind",
+                format!("kind must be \"note\" or absent, not {other:?}"),
+            ));
         }
     };
     let mut attachment_ids = req.attachment_ids;
@@ -192,7 +195,15 @@ pub async fn send_message(
         .store
         .send_message(
             ws,
-            NewOutgoing { conversation_id: id, author, kind, text: req.text, reply_to: req.reply_to, client_msg_id, attachment_ids },
+            NewOutgoing {
+                conversation_id: id,
+                author,
+                kind,
+                text: req.text,
+                reply_to: req.reply_to,
+                client_msg_id,
+                attachment_ids,
+            },
             now_ms(),
         )
         .await?;

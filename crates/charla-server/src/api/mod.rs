@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub mod attachments;
 pub mod auth;
 pub mod canned_responses;
+pub mod embed;
 pub mod channels;
 pub mod close_reasons;
 pub mod contacts;
@@ -33,6 +34,7 @@ pub mod users;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(auth::router())
+        .merge(embed::router())
         .merge(users::router())
         .merge(teams::router())
         .merge(channels::router())

@@ -1,6 +1,6 @@
 //! Operators of the workspace.
 
-use crate::api::{required_text, require_settings};
+use crate::api::{require_settings, required_text};
 use crate::auth::{CurrentUser, hash_password, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
@@ -200,7 +200,8 @@ pub async fn update_user(
     let ws = me.user.workspace_id;
     let target = state.store.get_user(ws, id).await?;
     let is_self = target.id == me.user.id;
-    let admin_fields = req.role.is_some() || req.flags.is_some() || req.max_concurrent.is_some() || req.active.is_some();
+    let admin_fields =
+        req.role.is_some() || req.flags.is_some() || req.max_concurrent.is_some() || req.active.is_some();
     if !is_self {
         require_settings(&me)?;
         if target.role == Role::Admin && !me.viewer.is_admin() {

@@ -181,16 +181,21 @@ impl TestServer {
         if member_ids.is_empty() {
             return ch;
         }
-        let w = store
-            .set_channel_members(workspace_id, ch.id, member_ids)
-            .await
-            .unwrap_or_else(|e| panic!("members: {e}"));
+        let w =
+            store.set_channel_members(workspace_id, ch.id, member_ids).await.unwrap_or_else(|e| panic!("members: {e}"));
         self.state().publish(w.events).await;
         w.value
     }
 
     /// An inbound message, as a channel adapter would store it; events are published.
-    pub async fn inbound(&self, channel_id: Id, external_id: &str, name: &str, phone: Option<&str>, text: &str) -> Ingested {
+    pub async fn inbound(
+        &self,
+        channel_id: Id,
+        external_id: &str,
+        name: &str,
+        phone: Option<&str>,
+        text: &str,
+    ) -> Ingested {
         self.inbound_full(channel_id, external_id, name, phone, text, false).await
     }
 

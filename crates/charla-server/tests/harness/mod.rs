@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// How long any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -322,6 +322,10 @@ impl WsClient {
 
     /// Frames until one matches; returns it and those skipped before it.
     pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        self.until_named("a matching frame", pred).await
+    }
+
+    pub async fn until_named(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
         let mut skipped = Vec::new();
         let result = tokio::time::timeout(WAIT, async {
             loop {
@@ -335,13 +339,13 @@ impl WsClient {
         .await;
         match result {
             Ok(f) => (f, skipped),
-            Err(_) => panic!("timed out waiting for a frame; got {skipped:#?}"),
+            Err(_) => panic!("timed out waiting for {what}; got {skipped:#?}"),
         }
     }
 
     /// Waits for a frame of `kind` (other frames are skipped and returned).
     pub async fn until_type(&mut self, kind: &str) -> (Value, Vec<Value>) {
-        self.until(|f| f["type"] == kind).await
+        self.until_named(kind, |f| f["type"] == kind).await
     }
 
     /// The next ping from the server.
@@ -413,6 +417,19 @@ pub fn about_conversation(frames: &[Value], id: Id) -> Vec<Value> {
 
 // ------------------------------------------------------------------ fake integrator
 
+/// A port that refuses connections (bound, not listening) and stays reserved for the test;
+/// [`Receiver::on_reserved`] starts listening on it.
+pub fn refusing_port() -> tokio::net::TcpSocket {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    socket.set_reuseaddr(true).unwrap_or_else(|e| panic!("{e}"));
+    socket.bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"))).unwrap_or_else(|e| panic!("{e}"));
+    socket
+}
+
+pub fn port_url(socket: &tokio::net::TcpSocket, path: &str) -> String {
+    format!("http://{}{path}", socket.local_addr().unwrap_or_else(|e| panic!("{e}")))
+}
+
 /// One request Charla made to the integrator's webhook.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -429,6 +446,9 @@ impl Recorded {
 }
 
 struct ReceiverState {
+    /// Only `/hook/<path>` is this test's: a stray delivery from another test that reuses
+    /// the port gets a 404 and is not recorded.
+    path: String,
     script: Mutex<VecDeque<u16>>,
     all: Mutex<Vec<Recorded>>,
     tx: mpsc::UnboundedSender<Recorded>,
@@ -438,6 +458,7 @@ struct ReceiverState {
 /// with `{"id": "prov-<n>"}`.
 pub struct Receiver {
     pub addr: std::net::SocketAddr,
+    path: String,
     state: Arc<ReceiverState>,
     rx: mpsc::UnboundedReceiver<Recorded>,
     task: tokio::task::JoinHandle<()>,
@@ -450,21 +471,36 @@ impl Receiver {
         Receiver::on(listener, script)
     }
 
+    /// Starts listening on a reserved port (see [`refusing_port`]), at `/hook/<path>`.
+    pub fn on_reserved(socket: tokio::net::TcpSocket, path: &str, script: &[u16]) -> Receiver {
+        let listener = socket.listen(1024).unwrap_or_else(|e| panic!("listen: {e}"));
+        Receiver::serve(listener, path.to_string(), script)
+    }
+
     pub fn on(listener: tokio::net::TcpListener, script: &[u16]) -> Receiver {
+        Receiver::serve(listener, unique("hook"), script)
+    }
+
+    fn serve(listener: tokio::net::TcpListener, path: String, script: &[u16]) -> Receiver {
         use axum::extract::State;
         use axum::http::{HeaderMap, StatusCode};
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let (tx, rx) = mpsc::unbounded_channel();
         let state = Arc::new(ReceiverState {
+            path: path.clone(),
             script: Mutex::new(script.iter().copied().collect()),
             all: Mutex::new(Vec::new()),
             tx,
         });
         async fn hook(
             State(s): State<Arc<ReceiverState>>,
+            axum::extract::Path(path): axum::extract::Path<String>,
             headers: HeaderMap,
             body: axum::body::Bytes,
         ) -> (StatusCode, axum::Json<Value>) {
+            if path != s.path {
+                return (StatusCode::NOT_FOUND, axum::Json(json!({"error": "not this test's hook"})));
+            }
             let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(String::from);
             let rec = Recorded {
                 signature: h("x-charla-signature"),
@@ -482,15 +518,15 @@ impl Receiver {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             (code, axum::Json(json!({"id": format!("prov-{n}")})))
         }
-        let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(state.clone());
+        let app = axum::Router::new().route("/hook/{path}", axum::routing::post(hook)).with_state(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Receiver { addr, state, rx, task }
+        Receiver { addr, path, state, rx, task }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
+        format!("http://{}/hook/{}", self.addr, self.path)
     }
 
     /// The next request received.
