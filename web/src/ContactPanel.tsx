@@ -112,10 +112,10 @@ function ContactForm({ contact, onDone }: { contact: Contact; onDone: () => void
     avatar_url: contact.avatar_url ?? '',
   });
   const [busy, setBusy] = useState(false);
-  const field = (k: keyof typeof f, label: string, type = 'text') => (
+  const field = (k: keyof typeof f, label: string, type: 'text' | 'tel' | 'email' | 'url' = 'text') => (
     <label class="field">
       <span class="field-label">{label}</span>
-      <input type={type} value={f[k]} onInput={(e) => setF({ ...f, [k]: e.currentTarget.value })} name={k} />
+      <input type={type as 'text'} value={f[k]} onInput={(e) => setF({ ...f, [k]: e.currentTarget.value })} name={k} />
     </label>
   );
   return (

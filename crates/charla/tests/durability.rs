@@ -24,7 +24,7 @@ fn start_server(data: &std::path::Path) -> (Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("read address line");
-    let addr = line.trim().strip_prefix("charla listening on ").expect("address line").to_string();
+    let addr = line.trim().strip_prefix("charla listening on http://").expect("address line").to_string();
     (child, addr)
 }
 

@@ -1,0 +1,201 @@
+// End-to-end tests of the operator app against a real server, in Chromium.
+// Every wait is on what the page shows (selectors, text), never a fixed sleep.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN, Charla, launch, newContext, row, signIn, type Channel } from './harness';
+
+const server = new Charla();
+let browser: Browser;
+let channel: Channel;
+let bob: { id: number; email: string; password: string };
+let carol: { id: number; email: string; password: string };
+let admin: Page;
+
+/** Waits until the element's text satisfies the predicate. */
+async function waitForText(page: Page, selector: string, ok: (text: string) => boolean, what: string) {
+  try {
+    await page.waitForFunction(
+      ([sel, src]) => {
+        const el = document.querySelector(sel as string);
+        return !!el && new Function('t', 'return (' + src + ')(t)')(el.textContent ?? '');
+      },
+      [selector, ok.toString()],
+      { timeout: 15000 },
+    );
+  } catch (e) {
+    const now = await page.locator(selector).first().textContent().catch(() => null);
+    throw new Error(`${what}: ${selector} is ${JSON.stringify(now)}`);
+  }
+}
+
+const num = async (page: Page, sel: string) => Number((await page.locator(sel).first().textContent())?.trim() || '0');
+
+async function openConversation(page: Page, name: string) {
+  await row(page, name).first().click();
+  await page.waitForSelector(`[data-testid=conv-name]:has-text("${name}")`);
+}
+
+before(async () => {
+  await server.start();
+  const me = (await server.api('GET', '/auth/me')) as { id: number };
+  bob = { ...(await server.createAgent('Bob Agent', 'bob@example.com', 'bob-pass-1234')), password: 'bob-pass-1234' };
+  carol = { ...(await server.createAgent('Carol Agent', 'carol@example.com', 'carol-pass-1234')), password: 'carol-pass-1234' };
+  channel = await server.createApiChannel('Shop CRM', [me.id, bob.id, carol.id]);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server.stop();
+});
+
+describe('operator app', () => {
+  test('log in (a wrong password is refused) and log out', async () => {
+    const ctx = await newContext(browser);
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15000);
+    await page.goto(server.base + '/');
+    await page.fill('input[name=email]', ADMIN.email);
+    await page.fill('input[name=password]', 'wrong-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[role=alert]:has-text("Wrong e-mail or password")');
+    await page.fill('input[name=password]', ADMIN.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=section-all]');
+    // The session survives a reload (cookie), and logging out ends it.
+    await page.reload();
+    await page.waitForSelector('[data-testid=user-menu]');
+    await page.click('[data-testid=user-menu]');
+    await page.click('text=Log out');
+    await page.waitForSelector('input[name=email]');
+    await page.reload();
+    await page.waitForSelector('input[name=email]');
+    await ctx.close();
+  });
+
+  test('an inbound message appears live, with an alert and raised counters', async () => {
+    const ctx = await newContext(browser);
+    admin = await signIn(ctx, server.base, ADMIN.email, ADMIN.password);
+    await admin.waitForSelector('[data-testid=count-all]');
+    const allBefore = await num(admin, '[data-testid=count-all]');
+    const unassignedBefore = await num(admin, '[data-testid=count-unassigned]');
+    const unreadBefore = await num(admin, '[data-testid=unread-total] .num');
+    await server.inbound(channel, { external_id: 'c-ana', name: 'Ana Live', phone: '+34 600 123 456' }, 'Hola, ¿tenéis envío a Canarias?');
+    await row(admin, 'Ana Live').waitFor();
+    await admin.waitForSelector('[data-testid=toast]:has-text("tenéis envío a Canarias")');
+    await waitForText(admin, '[data-testid=count-all]', (t) => Number(t) > allBefore, 'all counter');
+    assert.ok((await num(admin, '[data-testid=count-unassigned]')) > unassignedBefore);
+    await waitForText(admin, '[data-testid=unread-total] .num', (t) => Number(t) > unreadBefore, 'unread total');
+    await admin.waitForFunction(() => /^\(\d+\) Charla$/.test(document.title));
+    await row(admin, 'Ana Live').locator('[data-testid=unread-badge]').waitFor();
+    await row(admin, 'Ana Live').locator('[data-testid=unanswered]').waitFor();
+  });
+
+  test('reply: the state goes to sent, then read', async () => {
+    await openConversation(admin, 'Ana Live');
+    // Opening it marks it read.
+    await row(admin, 'Ana Live').locator('[data-testid=unread-badge]').waitFor({ state: 'detached' });
+    await admin.fill('[data-testid=composer-input]', '¡Hola Ana! Sí, enviamos a Canarias.');
+    await admin.press('[data-testid=composer-input]', 'Enter');
+    const msg = admin.locator('[data-testid=message][data-kind=outbound]', { hasText: 'enviamos a Canarias' });
+    await msg.waitFor();
+    await msg.locator('[data-status=sent]').waitFor();
+    // The sender's name is shown above the outgoing message.
+    assert.match((await msg.locator('.msg-author').textContent()) ?? '', /Ada Admin/);
+    assert.ok(server.delivered.some((d) => d.text === '¡Hola Ana! Sí, enviamos a Canarias.'), 'the integrator got the reply');
+    const id = Number(await msg.getAttribute('data-id'));
+    await server.status(channel, id, 'read');
+    await msg.locator('[data-status=read]').waitFor();
+  });
+
+  test('a draft is kept on the server and survives a reload', async () => {
+    const { conversation_id } = await server.inbound(channel, { external_id: 'c-dora', name: 'Dora Draft' }, 'Need an invoice');
+    await openConversation(admin, 'Dora Draft');
+    const saved = admin.waitForResponse((r) => r.url().endsWith(`/conversations/${conversation_id}/draft`) && r.request().method() === 'PUT');
+    await admin.fill('[data-testid=composer-input]', 'Half-written answer about the invoice');
+    await saved;
+    await admin.reload();
+    await admin.waitForSelector('[data-testid=composer-input]');
+    await admin.waitForFunction(() => (document.querySelector('[data-testid=composer-input]') as HTMLTextAreaElement)?.value === 'Half-written answer about the invoice');
+    await row(admin, 'Dora Draft').locator('.draft-label').waitFor();
+  });
+
+  test('reassign to another agent: the previous agent no longer sees it', async () => {
+    const { conversation_id } = await server.inbound(channel, { external_id: 'c-rita', name: 'Rita Reassign' }, 'Can someone help?');
+    await server.api('POST', `/conversations/${conversation_id}/assign`, { user_id: bob.id });
+    const ctx = await newContext(browser);
+    const bobPage = await signIn(ctx, server.base, bob.email, bob.password);
+    await openConversation(bobPage, 'Rita Reassign');
+    await bobPage.click('[data-testid=assign]');
+    await bobPage.click(`[data-testid=assign-user-${carol.id}]`);
+    await row(bobPage, 'Rita Reassign').waitFor({ state: 'detached' });
+    await bobPage.waitForSelector('[data-testid=conversation]', { state: 'detached' });
+    // Carol has it now.
+    const carolCtx = await newContext(browser);
+    const carolPage = await signIn(carolCtx, server.base, carol.email, carol.password);
+    await row(carolPage, 'Rita Reassign').waitFor();
+    await ctx.close();
+    await carolCtx.close();
+  });
+
+  test('close, then a new inbound message reopens it', async () => {
+    await openConversation(admin, 'Ana Live');
+    await admin.click('[data-testid=close]');
+    await waitForText(admin, '[data-testid=conv-status]', (t) => /closed/i.test(t), 'status after close');
+    await server.inbound(channel, { external_id: 'c-ana', name: 'Ana Live' }, 'One more question');
+    await waitForText(admin, '[data-testid=conv-status]', (t) => /open/i.test(t), 'status after the new message');
+    await admin.locator('[data-testid=message][data-kind=inbound]', { hasText: 'One more question' }).waitFor();
+  });
+
+  test('filter by tag', async () => {
+    const tag = await server.api('POST', '/tags', { name: 'vip', color: '#e11d48', pinned: true });
+    const { conversation_id } = await server.inbound(channel, { external_id: 'c-vera', name: 'Vera Vip' }, 'I am important');
+    const conv = await server.api('GET', `/conversations/${conversation_id}`);
+    await server.api('PUT', `/contacts/${conv.contact.id}/tags`, { tag_ids: [tag.id] });
+    await admin.reload();
+    await row(admin, 'Vera Vip').waitFor();
+    await row(admin, 'Ana Live').waitFor();
+    await admin.click('[data-testid=filters]');
+    await admin.check('[data-testid=filter-tag-vip]');
+    await admin.click('[data-testid=filters-apply]');
+    await row(admin, 'Ana Live').waitFor({ state: 'detached' });
+    await row(admin, 'Vera Vip').waitFor();
+    // Pinned tags show in the row.
+    await row(admin, 'Vera Vip').locator('.tag-chip', { hasText: 'vip' }).waitFor();
+    await admin.click('text=Clear all');
+    await row(admin, 'Ana Live').waitFor();
+  });
+
+  test('search by 4 digits of a phone number', async () => {
+    await server.inbound(channel, { external_id: 'c-pablo', name: 'Pablo Phone', phone: '+34 611 98 7654' }, 'Call me maybe');
+    await row(admin, 'Pablo Phone').waitFor();
+    await admin.fill('#search', '765');
+    await admin.waitForSelector('#search-hint');
+    await admin.fill('#search', '7654');
+    await row(admin, 'Ana Live').waitFor({ state: 'detached' });
+    await row(admin, 'Pablo Phone').waitFor();
+    assert.equal(await admin.locator('[data-testid=conv-row]').count(), 1);
+    await admin.fill('#search', '');
+    await row(admin, 'Ana Live').waitFor();
+  });
+
+  test('switch the language to Spanish and to Russian (remembered)', async () => {
+    await admin.click('[data-testid=user-menu]');
+    await admin.click('[data-testid=lang-es]');
+    await admin.waitForSelector('[data-testid=section-mine]:has-text("Míos")');
+    await admin.waitForSelector('.topnav a:has-text("Bandeja")');
+    await admin.click('[data-testid=user-menu]');
+    await admin.click('[data-testid=lang-ru]');
+    await admin.waitForSelector('[data-testid=section-mine]:has-text("Мои")');
+    await admin.waitForSelector('.topnav a:has-text("Настройки")');
+    await admin.reload();
+    await admin.waitForSelector('[data-testid=section-all]:has-text("Все")');
+    const me = await server.api('GET', '/auth/me');
+    assert.equal(me.language, 'ru');
+    // Back to English for whoever runs next.
+    await admin.click('[data-testid=user-menu]');
+    await admin.click('[data-testid=lang-en]');
+    await admin.waitForSelector('[data-testid=section-mine]:has-text("Mine")');
+  });
+});
