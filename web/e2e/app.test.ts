@@ -12,18 +12,21 @@ let bob: { id: number; email: string; password: string };
 let carol: { id: number; email: string; password: string };
 let admin: Page;
 
-/** Waits until the element's text satisfies the predicate. */
-async function waitForText(page: Page, selector: string, ok: (text: string) => boolean, what: string) {
+/** Waits until the element's text matches `re`, or (a number) is above `min`. */
+async function waitForText(page: Page, selector: string, want: RegExp | { above: number }, what: string) {
+  const arg = want instanceof RegExp ? { sel: selector, re: want.source, flags: want.flags, above: null } : { sel: selector, re: null, flags: '', above: want.above };
   try {
     await page.waitForFunction(
-      ([sel, src]) => {
-        const el = document.querySelector(sel as string);
-        return !!el && new Function('t', 'return (' + src + ')(t)')(el.textContent ?? '');
+      (a) => {
+        const el = document.querySelector(a.sel);
+        if (!el) return false;
+        const text = (el.textContent ?? '').trim();
+        return a.re !== null ? new RegExp(a.re, a.flags).test(text) : Number(text) > (a.above as number);
       },
-      [selector, ok.toString()],
+      arg,
       { timeout: 15000 },
     );
-  } catch (e) {
+  } catch {
     const now = await page.locator(selector).first().textContent().catch(() => null);
     throw new Error(`${what}: ${selector} is ${JSON.stringify(now)}`);
   }
@@ -84,9 +87,9 @@ describe('operator app', () => {
     await server.inbound(channel, { external_id: 'c-ana', name: 'Ana Live', phone: '+34 600 123 456' }, 'Hola, ¿tenéis envío a Canarias?');
     await row(admin, 'Ana Live').waitFor();
     await admin.waitForSelector('[data-testid=toast]:has-text("tenéis envío a Canarias")');
-    await waitForText(admin, '[data-testid=count-all]', (t) => Number(t) > allBefore, 'all counter');
+    await waitForText(admin, '[data-testid=count-all]', { above: allBefore }, 'all counter');
     assert.ok((await num(admin, '[data-testid=count-unassigned]')) > unassignedBefore);
-    await waitForText(admin, '[data-testid=unread-total] .num', (t) => Number(t) > unreadBefore, 'unread total');
+    await waitForText(admin, '[data-testid=unread-total] .num', { above: unreadBefore }, 'unread total');
     await admin.waitForFunction(() => /^\(\d+\) Charla$/.test(document.title));
     await row(admin, 'Ana Live').locator('[data-testid=unread-badge]').waitFor();
     await row(admin, 'Ana Live').locator('[data-testid=unanswered]').waitFor();
@@ -142,9 +145,9 @@ describe('operator app', () => {
   test('close, then a new inbound message reopens it', async () => {
     await openConversation(admin, 'Ana Live');
     await admin.click('[data-testid=close]');
-    await waitForText(admin, '[data-testid=conv-status]', (t) => /closed/i.test(t), 'status after close');
+    await waitForText(admin, '[data-testid=conv-status]', /closed/i, 'status after close');
     await server.inbound(channel, { external_id: 'c-ana', name: 'Ana Live' }, 'One more question');
-    await waitForText(admin, '[data-testid=conv-status]', (t) => /open/i.test(t), 'status after the new message');
+    await waitForText(admin, '[data-testid=conv-status]', /open/i, 'status after the new message');
     await admin.locator('[data-testid=message][data-kind=inbound]', { hasText: 'One more question' }).waitFor();
   });
 

@@ -264,7 +264,7 @@ async fn fixture(s: &TestServer, users: &[User]) -> Fixture {
     let agent_ids: Vec<Id> = users[1..6].iter().map(|u| u.id).collect();
     let store = &s.state().store;
     let target_user = s.user(ws, "Target", Role::Agent, &[]).await;
-    let team = store.create_team(ws, "Team", &[]).await.unwrap_or_else(|e| panic!("{e}")).id;
+    let team = store.create_team(ws, "Team", &[]).await.unwrap_or_else(|e| panic!("{e}")).value.id;
     let channel = s.channel(ws, "Agents", &agent_ids).await;
     let hidden_channel = s.channel(ws, "Hidden", &[]).await.id;
     let conv = s.inbound(channel.id, "conv-admin", "Carla", Some("+1 555 0100"), "hola").await.conversation;
@@ -325,7 +325,7 @@ async fn target(s: &TestServer, fx: &Fixture, t: T) -> Id {
         T::None => 0,
         T::User => fx.target_user.id,
         T::Team => fx.team,
-        T::TeamFresh => store.create_team(ws, &unique("team"), &[]).await.unwrap_or_else(|e| panic!("{e}")).id,
+        T::TeamFresh => store.create_team(ws, &unique("team"), &[]).await.unwrap_or_else(|e| panic!("{e}")).value.id,
         T::Channel => fx.channel.id,
         T::ChannelFresh => s.channel(ws, &unique("ch"), &fx.agent_ids).await.id,
         T::ChannelHidden => fx.hidden_channel,

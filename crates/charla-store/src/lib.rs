@@ -322,11 +322,12 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_presence(&self, now: Millis) -> StoreResult<Vec<Event>>;
 
     // --- teams
-    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Team>;
+    /// Team writes emit `team.updated` (payload Team) / `team.deleted` ({"id"}).
+    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Written<Team>>;
     async fn list_teams(&self, workspace_id: Id) -> StoreResult<Vec<Team>>;
     async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team>;
-    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Team>;
-    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Written<Team>>;
+    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<Written<()>>;
 
     // --- channels
     async fn create_channel(&self, channel: NewChannel) -> StoreResult<Channel>;

@@ -56,7 +56,9 @@ pub async fn create_team(
 ) -> ApiResult<(StatusCode, axum::Json<wire::Team>)> {
     require_settings(&me)?;
     let name = required_text(&req.name, "name", 200)?;
-    let team = state.store.create_team(me.user.workspace_id, &name, &req.member_ids).await?;
+    let written = state.store.create_team(me.user.workspace_id, &name, &req.member_ids).await?;
+    state.publish(written.events).await;
+    let team = written.value;
     Ok((StatusCode::CREATED, axum::Json(wire::Team::from(&team))))
 }
 
@@ -93,7 +95,9 @@ pub async fn update_team(
     state.store.get_team(ws, id).await?;
     require_settings(&me)?;
     let name = req.name.as_deref().map(|n| required_text(n, "name", 200)).transpose()?;
-    let team = state.store.update_team(ws, id, name.as_deref(), req.member_ids.as_deref()).await?;
+    let written = state.store.update_team(ws, id, name.as_deref(), req.member_ids.as_deref()).await?;
+    state.publish(written.events).await;
+    let team = written.value;
     Ok(axum::Json(wire::Team::from(&team)))
 }
 
@@ -108,6 +112,7 @@ pub async fn delete_team(State(state): State<AppState>, me: CurrentUser, Path(id
     let ws = me.user.workspace_id;
     state.store.get_team(ws, id).await?;
     require_settings(&me)?;
-    state.store.delete_team(ws, id).await?;
+    let written = state.store.delete_team(ws, id).await?;
+    state.publish(written.events).await;
     Ok(StatusCode::NO_CONTENT)
 }

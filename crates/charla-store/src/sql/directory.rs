@@ -475,7 +475,12 @@ pub(crate) async fn load_team(c: &mut AnyConnection, workspace_id: Id, id: Id) -
     teams.pop().ok_or(StoreError::NotFound)
 }
 
-pub(crate) async fn create_team(s: &SqlStore, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Team> {
+pub(crate) async fn create_team(
+    s: &SqlStore,
+    workspace_id: Id,
+    name: &str,
+    member_ids: &[Id],
+) -> StoreResult<Written<Team>> {
     let name = clean_name(name, "team name")?;
     let member_ids = member_ids.to_vec();
     s.write(move |c| {
@@ -488,10 +493,17 @@ pub(crate) async fn create_team(s: &SqlStore, workspace_id: Id, name: &str, memb
                 .fetch_one(&mut *c)
                 .await?;
             replace_links(c, "team_members", "team_id", "user_id", id, &members).await?;
-            load_team(c, workspace_id, id).await
+            team_written(c, workspace_id, id, now_ms()).await
         })
     })
     .await
+}
+
+/// The team as it is now, with the `team.updated` event connections reload memberships on.
+async fn team_written(c: &mut AnyConnection, workspace_id: Id, id: Id, now: Millis) -> StoreResult<Written<Team>> {
+    let team = load_team(c, workspace_id, id).await?;
+    let event = insert_event(c, workspace_id, "team.updated", None, None, to_json(&team)?, now).await?;
+    Ok(Written { value: team, events: vec![event] })
 }
 
 pub(crate) async fn list_teams(s: &SqlStore, workspace_id: Id) -> StoreResult<Vec<Team>> {
@@ -512,7 +524,7 @@ pub(crate) async fn update_team(
     id: Id,
     name: Option<&str>,
     member_ids: Option<&[Id]>,
-) -> StoreResult<Team> {
+) -> StoreResult<Written<Team>> {
     let name = name.map(|n| clean_name(n, "team name")).transpose()?;
     let member_ids = member_ids.map(|m| m.to_vec());
     let dialect = s.dialect;
@@ -526,13 +538,13 @@ pub(crate) async fn update_team(
                 let members = check_workspace_users(c, workspace_id, &member_ids).await?;
                 replace_links(c, "team_members", "team_id", "user_id", id, &members).await?;
             }
-            load_team(c, workspace_id, id).await
+            team_written(c, workspace_id, id, now_ms()).await
         })
     })
     .await
 }
 
-pub(crate) async fn delete_team(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<()> {
+pub(crate) async fn delete_team(s: &SqlStore, workspace_id: Id, id: Id) -> StoreResult<Written<()>> {
     let dialect = s.dialect;
     s.write(move |c| {
         Box::pin(async move {
@@ -542,7 +554,9 @@ pub(crate) async fn delete_team(s: &SqlStore, workspace_id: Id, id: Id) -> Store
             sqlx::query("UPDATE attentions SET team_id = NULL WHERE team_id = $1").bind(id).execute(&mut *c).await?;
             sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(id).execute(&mut *c).await?;
             sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&mut *c).await?;
-            Ok(())
+            let payload = serde_json::json!({ "id": id });
+            let event = insert_event(c, workspace_id, "team.deleted", None, None, payload, now_ms()).await?;
+            Ok(Written { value: (), events: vec![event] })
         })
     })
     .await

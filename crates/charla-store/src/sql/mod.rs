@@ -541,7 +541,7 @@ impl Store for SqlStore {
         directory::sweep_presence(self, now).await
     }
 
-    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Team> {
+    async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Written<Team>> {
         directory::create_team(self, workspace_id, name, member_ids).await
     }
     async fn list_teams(&self, workspace_id: Id) -> StoreResult<Vec<Team>> {
@@ -550,10 +550,10 @@ impl Store for SqlStore {
     async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team> {
         directory::get_team(self, workspace_id, id).await
     }
-    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Team> {
+    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Written<Team>> {
         directory::update_team(self, workspace_id, id, name, member_ids).await
     }
-    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+    async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<Written<()>> {
         directory::delete_team(self, workspace_id, id).await
     }
 

@@ -663,7 +663,7 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
     assert_eq!((atts[1].status, atts[1].assignee_id), (Status::Closed, Some(w.ana.id)));
 
     // Teams, and unassigning.
-    let team = store.create_team(w.ws, "Sales", &[w.ana.id]).await.expect("team");
+    let team = store.create_team(w.ws, "Sales", &[w.ana.id]).await.expect("team").value;
     let r = store.assign(w.ws, conv.id, w.admin.id, None, Some(team.id), T0 + 5 * MIN).await.expect("team");
     assert_eq!((r.value.assignee_id, r.value.team_id), (None, Some(team.id)));
     assert!(r.events.iter().all(|e| e.kind != "notification.created"));
@@ -678,7 +678,7 @@ async fn assign_takes_transfers_and_changes_closed(store: Arc<dyn Store>) {
         .await
         .expect("deactivate");
     assert_invalid(store.assign(w.ws, conv.id, w.admin.id, Some(gone.id), None, T0).await, "invalid_user");
-    let foreign_team = store.create_team(other_ws, "T", &[]).await.expect("team");
+    let foreign_team = store.create_team(other_ws, "T", &[]).await.expect("team").value;
     assert_invalid(store.assign(w.ws, conv.id, w.admin.id, None, Some(foreign_team.id), T0).await, "invalid_team");
     assert_not_found(store.assign(other_ws, conv.id, w.admin.id, None, None, T0).await);
 }

@@ -159,8 +159,8 @@ async fn viewer_has_memberships(store: Arc<dyn Store>) {
         store.set_channel_members(ws, c.id, &[u.id]).await.expect("members");
     }
     store.delete_channel(ws, c2.id).await.expect("delete");
-    let t = store.create_team(ws, "Support", &[u.id]).await.expect("team");
-    store.create_team(ws, "Sales", &[]).await.expect("team");
+    let t = store.create_team(ws, "Support", &[u.id]).await.expect("team").value;
+    store.create_team(ws, "Sales", &[]).await.expect("team").value;
 
     let v = store.viewer(ws, u.id).await.expect("viewer");
     assert_eq!(v.user_id, u.id);
@@ -242,28 +242,33 @@ async fn teams_crud_with_members(store: Arc<dyn Store>) {
     let u2 = store.create_user(new_user(ws, "u2@example.com", Role::Agent)).await.expect("user");
     let stranger = store.create_user(new_user(other, "x@example.com", Role::Agent)).await.expect("user");
 
-    let t = store.create_team(ws, "Support", &[u2.id, u1.id, u2.id]).await.expect("team");
+    let t = store.create_team(ws, "Support", &[u2.id, u1.id, u2.id]).await.expect("team").value;
     assert_eq!(t.name, "Support");
     assert_eq!(t.member_ids, vec![u1.id, u2.id]);
     assert_invalid(store.create_team(ws, "Bad", &[u1.id, stranger.id]).await, "invalid_user");
     assert_invalid(store.create_team(ws, "Bad", &[u1.id + u2.id + stranger.id + 100]).await, "invalid_user");
 
-    let empty = store.create_team(ws, "Billing", &[]).await.expect("team");
+    let empty = store.create_team(ws, "Billing", &[]).await.expect("team").value;
     assert_eq!(store.list_teams(ws).await.expect("list"), vec![empty.clone(), t.clone()], "by name");
     assert!(store.list_teams(other).await.expect("list").is_empty());
     assert_eq!(store.get_team(ws, t.id).await.expect("get"), t);
     assert_not_found(store.get_team(other, t.id).await);
 
-    let renamed = store.update_team(ws, t.id, Some("Care"), None).await.expect("update");
+    let renamed = store.update_team(ws, t.id, Some("Care"), None).await.expect("update").value;
     assert_eq!((renamed.name.as_str(), renamed.member_ids.clone()), ("Care", vec![u1.id, u2.id]));
-    let moved = store.update_team(ws, t.id, None, Some(&[u2.id])).await.expect("update");
+    let written = store.update_team(ws, t.id, None, Some(&[u2.id])).await.expect("update");
+    // Connections reload their memberships on this event.
+    assert_eq!(written.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["team.updated"]);
+    assert_eq!(written.events[0].payload["member_ids"], serde_json::json!([u2.id]));
+    let moved = written.value;
     assert_eq!((moved.name.as_str(), moved.member_ids.clone()), ("Care", vec![u2.id]));
     assert_invalid(store.update_team(ws, t.id, None, Some(&[stranger.id])).await, "invalid_user");
     assert_not_found(store.update_team(other, t.id, Some("X"), None).await);
     assert_eq!(store.viewer(ws, u2.id).await.expect("viewer").team_ids, vec![t.id]);
 
     assert_not_found(store.delete_team(other, t.id).await);
-    store.delete_team(ws, t.id).await.expect("delete");
+    let deleted = store.delete_team(ws, t.id).await.expect("delete");
+    assert_eq!(deleted.events[0].kind, "team.deleted");
     assert_not_found(store.get_team(ws, t.id).await);
     assert!(store.viewer(ws, u2.id).await.expect("viewer").team_ids.is_empty());
     assert_eq!(store.list_teams(ws).await.expect("list"), vec![empty]);

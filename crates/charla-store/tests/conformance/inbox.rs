@@ -39,7 +39,7 @@ async fn data(store: &Arc<dyn Store>) -> Data {
         .await
         .expect("channel b");
     store.set_channel_members(w.ws, b.id, &[w.bob.id]).await.expect("members");
-    let team = store.create_team(w.ws, "Sales", &[w.ana.id]).await.expect("team");
+    let team = store.create_team(w.ws, "Sales", &[w.ana.id]).await.expect("team").value;
     let a = w.channel.id;
 
     let mut specs = vec![
