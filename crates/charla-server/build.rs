@@ -71,11 +71,8 @@ fn npm() -> Command {
 }
 
 fn run(web: &Path, args: &[&str]) -> Result<(), String> {
-    let out = npm()
-        .args(args)
-        .current_dir(web)
-        .output()
-        .map_err(|e| format!("cannot run npm {}: {e}", args.join(" ")))?;
+    let out =
+        npm().args(args).current_dir(web).output().map_err(|e| format!("cannot run npm {}: {e}", args.join(" ")))?;
     // Shown with `cargo build -vv`; on failure, in the panic message.
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, patch, post } from './api';
 import { fullTime, listTime, t } from './i18n';
 import { Icon, channelIcon } from './icons';
-import { canManageSettings, contactName, emit, loadContact, navigate, setBlocked, setContactTags, setPref, shallowArray, state, toastError, updateContact, useStore } from './store';
+import { canManageSettings, contactName, emit, loadContact, navigate, setBlocked, setContactTags, togglePanel, shallowArray, state, toastError, updateContact, useStore } from './store';
 import type { Contact, Conversation, Id, Tag } from './types';
 import { Avatar, Dropdown, Spinner } from './ui';
 
@@ -20,7 +20,7 @@ export function ContactPanel({ id }: { id: Id }) {
     <aside class="contact-panel" aria-label={t('contact.title')} data-testid="contact-panel">
       <header class="panel-head">
         <h2>{t('contact.title')}</h2>
-        <button type="button" class="icon-btn" onClick={() => setPref('contactPanel', false)} aria-label={t('common.close')}>
+        <button type="button" class="icon-btn" onClick={() => togglePanel(false)} aria-label={t('common.close')}>
           <Icon name="x" />
         </button>
       </header>

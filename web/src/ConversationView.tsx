@@ -20,7 +20,8 @@ import {
   reopen,
   send,
   setBlocked,
-  setPref,
+  togglePanel,
+  panelOpen,
   shallowArray,
   snooze,
   state,
@@ -113,7 +114,7 @@ function ConvHeader(props: { c: Conversation; assignOpen: boolean; setAssignOpen
   const name = contactName(c);
   return (
     <header class="conv-header">
-      <button type="button" class="conv-who" onClick={() => setPref('contactPanel', !state.prefs.contactPanel)} aria-label={t('contact.toggle')} title={t('contact.toggle')}>
+      <button type="button" class="conv-who" onClick={() => togglePanel()} aria-label={t('contact.toggle')} title={t('contact.toggle')}>
         <Avatar name={name} url={c.contact?.avatar_url} size={36} />
         <span class="conv-who-text">
           <span class="conv-name" data-testid="conv-name">
@@ -140,8 +141,8 @@ function ConvHeader(props: { c: Conversation; assignOpen: boolean; setAssignOpen
         {canAssign(c) && <AssignMenu c={c} open={props.assignOpen} setOpen={props.setAssignOpen} />}
         {c.status === 'open' && <SnoozeMenu c={c} />}
         {c.status === 'closed' ? (
-          <button type="button" class="btn btn-sm" onClick={() => reopen(c.id)} data-testid="reopen">
-            <Icon name="reopen" size={15} /> {t('action.reopen')}
+          <button type="button" class="btn btn-sm" onClick={() => reopen(c.id)} data-testid="reopen" title={t('action.reopen')}>
+            <Icon name="reopen" size={15} /> <span class="label">{t('action.reopen')}</span>
           </button>
         ) : (
           <CloseMenu c={c} open={props.closeOpen} setOpen={props.setCloseOpen} />
@@ -191,7 +192,7 @@ function ConvHeader(props: { c: Conversation; assignOpen: boolean; setAssignOpen
             </div>
           )}
         </Dropdown>
-        <button type="button" class="icon-btn" onClick={() => setPref('contactPanel', !state.prefs.contactPanel)} aria-pressed={state.prefs.contactPanel} aria-label={t('contact.toggle')} title={t('contact.toggle')}>
+        <button type="button" class="icon-btn" onClick={() => togglePanel()} aria-pressed={panelOpen(state)} aria-label={t('contact.toggle')} title={t('contact.toggle')}>
           <Icon name="panel" />
         </button>
       </div>
@@ -260,8 +261,8 @@ function AssignMenu({ c, open, setOpen }: { c: Conversation; open: boolean; setO
       open={open}
       onOpenChange={setOpen}
       button={(p) => (
-        <button type="button" class="btn btn-sm" {...p} data-testid="assign">
-          <Icon name="user" size={15} /> {c.assignee_id ? t('action.reassign') : t('action.assign')}
+        <button type="button" class="btn btn-sm" {...p} data-testid="assign" title={c.assignee_id ? t('action.reassign') : t('action.assign')}>
+          <Icon name="user" size={15} /> <span class="label">{c.assignee_id ? t('action.reassign') : t('action.assign')}</span>
         </button>
       )}
     >
@@ -400,8 +401,8 @@ function SnoozeMenu({ c }: { c: Conversation }) {
     <Dropdown
       label={t('action.snooze')}
       button={(p) => (
-        <button type="button" class="btn btn-sm" {...p} data-testid="snooze">
-          <Icon name="snooze" size={15} /> {t('action.snooze')}
+        <button type="button" class="btn btn-sm" {...p} data-testid="snooze" title={t('action.snooze')}>
+          <Icon name="snooze" size={15} /> <span class="label">{t('action.snooze')}</span>
         </button>
       )}
     >

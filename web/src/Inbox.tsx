@@ -12,6 +12,7 @@ import {
   emptyFilters,
   loadMore,
   navigate,
+  panelOpen,
   reloadList,
   setFilters,
   setSearch,
@@ -31,7 +32,7 @@ export const ROW_HEIGHT = 84;
 
 export function Inbox() {
   const openId = useStore((s) => s.openId);
-  const panel = useStore((s) => s.prefs.contactPanel);
+  const panel = useStore(panelOpen);
   return (
     <div class={'inbox' + (panel && openId ? ' with-panel' : '')}>
       <ListPane />
@@ -147,6 +148,7 @@ function ListTools() {
           id="search"
           type="search"
           placeholder={t('inbox.searchPlaceholder')}
+          title={t('inbox.searchTitle')}
           aria-label={t('inbox.search')}
           value={q}
           onInput={(e) => setSearch(e.currentTarget.value)}
@@ -294,7 +296,7 @@ function Row({ id, selectable, checked }: { id: Id; selectable: boolean; checked
       data-id={id}
       onClick={open}
     >
-      <div class="row-avatar">
+      <div class={'row-avatar' + (selectable ? ' selectable' : '')}>
         <Avatar name={name} url={c.contact?.avatar_url} size={38} />
         {selectable && (
           <input

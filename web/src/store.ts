@@ -128,6 +128,8 @@ export interface State {
   drafts: Map<Id, string>;
   online: boolean;
   prefs: Prefs;
+  /** Below 1180 px the contact panel overlays the conversation: open only on demand. */
+  narrowPanel: boolean;
   route: Route;
   version: number;
 }
@@ -170,6 +172,7 @@ export const state: State = {
   drafts: new Map(),
   online: true,
   prefs: loadPrefs(),
+  narrowPanel: false,
   route: parseRoute(location.pathname),
   version: 0,
 };
@@ -1055,6 +1058,19 @@ export function setPref<K extends keyof Prefs>(k: K, v: Prefs[K]) {
   localStorage.setItem('charla.prefs', JSON.stringify(state.prefs));
   emit();
 }
+
+const wideQuery = matchMedia('(min-width: 1180px)');
+wideQuery.addEventListener('change', () => emit());
+
+export function togglePanel(open?: boolean) {
+  if (wideQuery.matches) setPref('contactPanel', open ?? !state.prefs.contactPanel);
+  else {
+    state.narrowPanel = open ?? !state.narrowPanel;
+    emit();
+  }
+}
+
+export const panelOpen = (s: State) => (wideQuery.matches ? s.prefs.contactPanel : s.narrowPanel);
 
 export async function enableDesktopNotifications(): Promise<boolean> {
   if (!('Notification' in window)) return false;

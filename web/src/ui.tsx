@@ -81,7 +81,7 @@ export function Dropdown(props: {
   useDismiss(open, () => setOpen(false), wrap);
   useLayoutEffect(() => {
     if (open) {
-      const first = wrap.current?.querySelector<HTMLElement>('.pop [autofocus], .pop input, .pop button, .pop [tabindex="0"]');
+      const first = wrap.current?.querySelector<HTMLElement>('.pop [autofocus], .pop input, .pop select, .pop button, .pop [tabindex="0"]');
       first?.focus();
     }
   }, [open]);

@@ -312,13 +312,25 @@ async fn run_all(
 
 async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, report: &mut Report) -> anyhow::Result<()> {
     let wants = |s: ScenarioKind| args.only.contains(&s);
+    let mut existing: Option<Target> = None;
     if wants(ScenarioKind::Ingest) {
-        println!("ingest: {} clients, up to {} messages / {} s; then {} messages/s for {} s", sizes.clients, sizes.ingest_messages, sizes.ingest_secs, sizes.steady_rate, sizes.steady_secs);
-        ingest::run(backend, sizes, report).await.context("ingest scenario")?;
+        println!(
+            "ingest: {} clients, up to {} messages or {} s; then {} messages/s for {} s",
+            sizes.clients, sizes.ingest_messages, sizes.ingest_secs, sizes.steady_rate, sizes.steady_secs
+        );
+        existing = Some(ingest::run(backend, sizes, report).await.context("ingest scenario")?);
     }
     if wants(ScenarioKind::Startup) {
         println!("startup: {} starts per database", sizes.starts);
-        startup::run(backend, sizes, report).await.context("startup scenario")?;
+        let existing = match existing.take() {
+            Some(t) => t,
+            None => {
+                let t = backend.fresh("existing").await?;
+                t.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+                t
+            }
+        };
+        startup::run(backend, sizes, &existing, report).await.context("startup scenario")?;
     }
     Ok(())
 }

@@ -8,9 +8,14 @@ pub mod access;
 pub mod lifecycle;
 pub mod limits;
 pub mod model;
+pub mod phone;
 pub mod presence;
+pub mod provider_errors;
+pub mod ratelimit;
 pub mod routing;
 pub mod search;
+pub mod templates;
+pub mod window;
 
 pub use model::*;
 

@@ -56,6 +56,10 @@ str_enum!(MessageStatus {
     Failed = "failed",
 });
 str_enum!(AuthorType { Contact = "contact", User = "user", Bot = "bot", System = "system" });
+str_enum!(
+    /// A template's review at the provider: only approved templates can be sent.
+    TemplateStatus { Approved = "approved", Pending = "pending", Rejected = "rejected" }
+);
 
 impl Flag {
     pub fn bit(self) -> i64 {
@@ -337,6 +341,35 @@ pub struct Message {
     pub error: Option<String>,
     pub attachments: Vec<Attachment>,
     pub created_at: Millis,
+}
+
+/// A pre-approved message of a channel with `{{n}}` parameters (see [`crate::templates`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub channel_id: Id,
+    /// Unique per channel and language (WhatsApp: lowercase letters, digits, underscores).
+    pub name: String,
+    /// Language code as the provider spells it (`es`, `en_US`).
+    pub language: String,
+    /// `marketing`, `utility`, `authentication`, or empty.
+    pub category: String,
+    pub body: String,
+    pub status: TemplateStatus,
+    /// The provider's reason when rejected.
+    pub rejection_reason: Option<String>,
+    /// The provider's id of the template; None for one made in Charla only.
+    pub provider_id: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// Which template a message was sent from, with its parameter values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -106,3 +106,33 @@ async fn pause(state: &AppState) -> Duration {
         }
     }
 }
+
+/// How long a blocked contact's hidden messages are kept for admins.
+pub const HIDDEN_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Periodic housekeeping: removes hidden messages past their retention, with their files.
+/// Every node may run it; deleting what is already gone is harmless.
+pub async fn run_housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        purge_hidden(&state).await;
+    }
+}
+
+pub async fn purge_hidden(state: &AppState) {
+    match state.store.purge_hidden_messages(crate::state::now_ms() - HIDDEN_RETENTION_MS).await {
+        Ok(keys) => {
+            for key in keys {
+                if let Err(e) = crate::files::delete(&state.config.data_dir, &key).await {
+                    tracing::warn!("purging file {key}: {e}");
+                }
+            }
+        }
+        Err(e) => tracing::warn!("purging hidden messages: {e}"),
+    }
+}

@@ -94,6 +94,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let workers = vec![
         tokio::spawn(jobs::run(state.clone(), rx.clone())),
         tokio::spawn(ws::run_presence_sweeper(state.clone(), rx.clone())),
+        tokio::spawn(jobs::run_housekeeping(state.clone(), rx.clone())),
     ];
     let (router, _) = app(state.clone());
     let mut stop = rx.clone();

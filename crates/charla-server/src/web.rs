@@ -75,9 +75,7 @@ fn file_response(path: &str, file: EmbeddedFile, cache: &'static str, headers: &
     if let Ok(v) = HeaderValue::from_str(content_type(path)) {
         out = out.header(header::CONTENT_TYPE, v);
     }
-    out = out
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::VARY, "Accept-Encoding");
+    out = out.header(header::X_CONTENT_TYPE_OPTIONS, "nosniff").header(header::VARY, "Accept-Encoding");
     if path == "index.html" {
         out = out.header(header::REFERRER_POLICY, "same-origin");
     }
@@ -95,10 +93,10 @@ fn file_response(path: &str, file: EmbeddedFile, cache: &'static str, headers: &
             .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == enc)))
     };
     for (enc, ext) in [("br", "br"), ("gzip", "gz")] {
-        if accepts(enc) {
-            if let Some(z) = Assets::get(&format!("{path}.{ext}")) {
-                return out.header(header::CONTENT_ENCODING, enc).body(Body::from(z.data)).unwrap_or_default();
-            }
+        if accepts(enc)
+            && let Some(z) = Assets::get(&format!("{path}.{ext}"))
+        {
+            return out.header(header::CONTENT_ENCODING, enc).body(Body::from(z.data)).unwrap_or_default();
         }
     }
     out.body(Body::from(file.data)).unwrap_or_default()

@@ -129,6 +129,66 @@ pub struct InboundMessage {
     pub is_group: bool,
 }
 
+/// What a messenger tells about an inbound message beyond [`InboundMessage`].
+#[derive(Debug, Clone, Default)]
+pub struct InboundExtra {
+    /// Who wrote it when that is not the identity itself (a member of a group chat).
+    pub author_name: Option<String>,
+    /// The provider's id of the message it quotes; it becomes `reply_to` when that message is
+    /// in the same conversation.
+    pub reply_to_provider_id: Option<String>,
+    /// The identity's profile as the provider gives it (replaces the stored one).
+    pub profile: Option<IdentityProfile>,
+}
+
+/// An identity's profile on its channel: WhatsApp profile name and number, Telegram username
+/// and first/last name, Instagram username.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProfile {
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+}
+
+/// One identity of a contact, with its channel and profile (the contact card lists them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityDetails {
+    pub identity: ContactIdentity,
+    pub channel_kind: ChannelKind,
+    pub channel_name: String,
+    pub profile: IdentityProfile,
+    /// The conversation of this identity, when there is one.
+    pub conversation_id: Option<Id>,
+}
+
+/// Something a provider reports that is not a message (a reaction, an edit, a deleted or
+/// unsupported message): it becomes an `event` line in the identity's conversation.
+#[derive(Debug, Clone)]
+pub struct InboundEvent {
+    pub channel_id: Id,
+    /// Deduplication key of the event on the channel; a second delivery writes nothing.
+    pub provider_event_id: String,
+    /// The identity (sender, or group chat) whose conversation gets the line.
+    pub external_id: String,
+    pub text: String,
+    /// The provider's id of the message the event is about; it becomes the line's `reply_to`.
+    pub about_provider_id: Option<String>,
+}
+
+/// A template as a provider lists it, or as an admin writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateInput {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub body: String,
+    pub status: TemplateStatus,
+    pub rejection_reason: Option<String>,
+    pub provider_id: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Ingested {
     pub message: Message,
@@ -148,6 +208,10 @@ pub struct NewOutgoing {
     /// Idempotency key: the same (conversation, client_msg_id) returns the first message.
     pub client_msg_id: Option<String>,
     pub attachment_ids: Vec<Id>,
+    /// Sent from a template: `text` is its filled body (at most
+    /// [`charla_core::limits::TEMPLATE_MAX`] characters), and the channel's reply window does
+    /// not apply where the provider allows templates outside it.
+    pub template: Option<TemplateRef>,
 }
 
 /// A conversation list request (DESIGN §2 Inbox). All filters combine with AND.
@@ -260,6 +324,10 @@ pub struct Delivery {
     pub channel: Channel,
     pub identity: ContactIdentity,
     pub conversation: Conversation,
+    /// The template the message was sent from.
+    pub template: Option<TemplateRef>,
+    /// The provider's id of the quoted message (`reply_to`), when it has one.
+    pub reply_to_provider_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -270,6 +338,8 @@ pub enum DeliveryOutcome {
     Retry { at: Millis, error: String },
     /// Give up: status `failed` with this reason.
     Failed { error: String },
+    /// Not attempted (a send limit is reached): try at this time; not counted as an attempt.
+    Defer { at: Millis },
 }
 
 /// A contact as its conversations' list shows it, with tag ids.
@@ -432,6 +502,44 @@ pub trait Store: Send + Sync + 'static {
     async fn run_timer_job(&self, job: &Job, now: Millis) -> StoreResult<Written<()>>;
     /// What a delivery job needs; `NotFound` when the message is gone (job removed).
     async fn delivery(&self, job: &Job) -> StoreResult<Delivery>;
-    /// Records a delivery attempt's outcome and removes or reschedules the job.
+    /// Records a delivery attempt's outcome and removes or reschedules the job. A provider id
+    /// given with `Sent` is also recorded for receipts; receipts that arrived for it earlier
+    /// are applied.
     async fn finish_delivery(&self, job: &Job, outcome: DeliveryOutcome, now: Millis) -> StoreResult<Written<Message>>;
+
+    // --- messenger channels
+    /// [`Store::ingest_inbound`] with what a messenger adds: the author in a group chat, the
+    /// quoted message, the identity's profile (a Telegram private chat also fills the
+    /// contact's Telegram id and username when empty).
+    async fn ingest_inbound_with(&self, msg: InboundMessage, extra: InboundExtra, now: Millis) -> StoreResult<Written<Ingested>>;
+    /// An event line in the conversation of (channel, external id); deduplicated on
+    /// `provider_event_id` (a duplicate answers the first line, without events). None when
+    /// that identity has no conversation yet: nothing is written (the caller stores it as a
+    /// message instead, so nothing is lost).
+    async fn ingest_event(&self, event: InboundEvent, now: Millis) -> StoreResult<Written<Option<Message>>>;
+    /// The message of the channel the provider knows by this id (inbound, or any id recorded
+    /// for an outbound message).
+    async fn find_by_provider_id(&self, channel_id: Id, provider_id: &str) -> StoreResult<Option<Message>>;
+    /// A receipt naming the provider's id of an outbound message; never moves a status
+    /// backwards. None when no message has that id yet: the receipt is kept and applied when
+    /// the send is recorded (receipts can overtake the send's answer).
+    async fn update_status_by_provider_id(&self, channel_id: Id, provider_id: &str, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Option<Message>>>;
+    /// Records more provider ids of an outbound message (one per part sent).
+    async fn add_provider_ids(&self, channel_id: Id, message_id: Id, provider_ids: &[String]) -> StoreResult<()>;
+    /// The identities of a contact, with channel and profile.
+    async fn contact_identities(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<IdentityDetails>>;
+    /// Moves every identity and conversation of `from_id` to `into_id`, which keeps its fields
+    /// and takes the other's where its own are empty, the union of tags, and `blocked` if
+    /// either was; `from_id` is deleted. Emits `contact.updated`, `contact.deleted` and
+    /// `conversation.updated` for each moved conversation.
+    async fn merge_contacts(&self, workspace_id: Id, into_id: Id, from_id: Id, now: Millis) -> StoreResult<Written<Contact>>;
+    /// Templates of a channel by name and language.
+    async fn list_templates(&self, workspace_id: Id, channel_id: Id) -> StoreResult<Vec<Template>>;
+    async fn get_template(&self, workspace_id: Id, id: Id) -> StoreResult<Template>;
+    /// Replaces the channel's provider templates with this list (by name and language):
+    /// new ones are added, known ones updated, provider templates no longer listed removed.
+    async fn sync_templates(&self, workspace_id: Id, channel_id: Id, templates: Vec<TemplateInput>, now: Millis) -> StoreResult<Vec<Template>>;
+    /// Adds or replaces one template (same channel, name and language).
+    async fn save_template(&self, workspace_id: Id, channel_id: Id, template: TemplateInput, now: Millis) -> StoreResult<Template>;
+    async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
 }

@@ -21,6 +21,9 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit (serve also migrates on start).
     Migrate(StoreArgs),
+    /// Measure the hot paths against a server process on SQLite and PostgreSQL and print the
+    /// figures beside their baselines and targets (see the README's Benchmarks section).
+    Bench(Box<charla_bench::BenchArgs>),
     /// Administration tasks.
     Admin {
         #[command(subcommand)]
@@ -95,6 +98,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
+            raise_open_files_limit();
             let config = Config {
                 listen: args.listen,
                 nats_url: args.nats_url,
@@ -106,6 +110,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;
+            Ok(())
+        }
+        Command::Bench(args) => {
+            charla_bench::run(*args).await?;
             Ok(())
         }
         Command::Migrate(args) => {
@@ -124,6 +132,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = result?;
             println!("admin {} created (id {}) in workspace {}", user.email, user.id, user.workspace_id);
             Ok(())
+        }
+    }
+}
+
+/// Every connection (operators, visitors' widgets) is a file descriptor: take the soft limit
+/// up to the hard limit the system allows, as servers do.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open files limit: {e}");
         }
     }
 }

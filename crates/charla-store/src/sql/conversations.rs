@@ -20,8 +20,6 @@ const NOTE_MAX_CHARS: usize = 60_000;
 const DRAFT_MAX_CHARS: usize = 60_000;
 /// Characters of a message kept as the conversation's preview.
 const PREVIEW_CHARS: usize = 200;
-/// WhatsApp's customer-service window: free text only this long after the last inbound.
-const WHATSAPP_WINDOW_MS: Millis = 24 * 60 * 60 * 1000;
 
 // --- small helpers ---------------------------------------------------------------------------------
 
@@ -37,7 +35,7 @@ struct ChannelRules {
     active: bool,
 }
 
-async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRules> {
+pub(crate) async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRules> {
     let row = sqlx::query(
         "SELECT workspace_id, kind, routing_mode, max_message_length, auto_close_after_secs, response_time_limit_secs, active \
          FROM channels WHERE id = $1",
@@ -58,7 +56,7 @@ async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRule
 }
 
 /// The conversation, row-locked on PostgreSQL; NotFound outside the workspace.
-async fn lock_conversation(
+pub(crate) async fn lock_conversation(
     c: &mut AnyConnection,
     dialect: Dialect,
     workspace_id: Id,
@@ -72,7 +70,7 @@ async fn lock_conversation(
     conversation_from_row(&row.ok_or(StoreError::NotFound)?)
 }
 
-async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
+pub(crate) async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
     sqlx::query(
         "UPDATE conversations SET contact_id = $1, status = $2, attention_id = $3, assignee_id = $4, team_id = $5, \
          snoozed_until = $6, unanswered = $7, no_reply_needed = $8, waiting_since = $9, due_at = $10, \
@@ -218,21 +216,21 @@ fn preview(text: &str, attachments: &[Attachment]) -> Option<String> {
 }
 
 /// A message row to insert.
-struct NewRow<'a> {
-    conv: &'a Conversation,
-    kind: MessageKind,
-    author: &'a Author,
-    text: &'a str,
-    reply_to: Option<Id>,
-    client_msg_id: Option<String>,
-    provider_id: Option<String>,
-    status: MessageStatus,
-    hidden: bool,
-    now: Millis,
+pub(crate) struct NewRow<'a> {
+    pub conv: &'a Conversation,
+    pub kind: MessageKind,
+    pub author: &'a Author,
+    pub text: &'a str,
+    pub reply_to: Option<Id>,
+    pub client_msg_id: Option<String>,
+    pub provider_id: Option<String>,
+    pub status: MessageStatus,
+    pub hidden: bool,
+    pub now: Millis,
 }
 
 /// Inserts a message; None when a uniqueness rule (provider id, client_msg_id) says it exists.
-async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
+pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
     let id: Option<Id> = sqlx::query_scalar(
         "INSERT INTO messages (workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, \
          author_name, text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at) \
@@ -354,7 +352,7 @@ async fn system_author(c: &mut AnyConnection, workspace_id: Id, actor: Option<Id
 
 /// Appends an `event` line (opened, closed, reassigned...) to the history. It changes neither
 /// the status nor the conversation's last message.
-async fn event_line(
+pub(crate) async fn event_line(
     c: &mut AnyConnection,
     conv: &Conversation,
     actor: Option<Id>,
@@ -427,24 +425,24 @@ async fn conversation_title(c: &mut AnyConnection, conv: &Conversation) -> Store
 }
 
 /// Collects the events of one transaction, in order.
-struct Events {
+pub(crate) struct Events {
     workspace_id: Id,
     now: Millis,
-    list: Vec<Event>,
+    pub list: Vec<Event>,
 }
 
 impl Events {
-    fn new(workspace_id: Id, now: Millis) -> Events {
+    pub(crate) fn new(workspace_id: Id, now: Millis) -> Events {
         Events { workspace_id, now, list: Vec::new() }
     }
 
-    async fn conversation(&mut self, c: &mut AnyConnection, kind: &str, conv: &Conversation) -> StoreResult<()> {
+    pub(crate) async fn conversation(&mut self, c: &mut AnyConnection, kind: &str, conv: &Conversation) -> StoreResult<()> {
         let ev = insert_event(c, self.workspace_id, kind, Some(conv.access()), None, to_json(conv)?, self.now).await?;
         self.list.push(ev);
         Ok(())
     }
 
-    async fn message(
+    pub(crate) async fn message(
         &mut self,
         c: &mut AnyConnection,
         kind: &str,
@@ -467,7 +465,7 @@ impl Events {
     /// `conversation.removed` for those who could see the conversation before and may not
     /// now: access is the OLD access; the payload carries the new one so a receiver that can
     /// still see it ignores the removal.
-    async fn removed_if_moved(
+    pub(crate) async fn removed_if_moved(
         &mut self,
         c: &mut AnyConnection,
         before: &Conversation,
@@ -541,7 +539,12 @@ fn format_utc(ms: Millis) -> String {
 
 // --- inbound ------------------------------------------------------------------------------------
 
-pub(crate) async fn ingest_inbound(s: &SqlStore, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
+pub(crate) async fn ingest_inbound(
+    s: &SqlStore,
+    msg: InboundMessage,
+    extra: InboundExtra,
+    now: Millis,
+) -> StoreResult<Written<Ingested>> {
     // An empty provider id would make every later message of the channel a "duplicate".
     if msg.provider_message_id.trim().is_empty() {
         return Err(StoreError::Invalid("invalid_message_id", "the provider's message id is required".into()));
@@ -551,7 +554,7 @@ pub(crate) async fn ingest_inbound(s: &SqlStore, msg: InboundMessage, now: Milli
     }
     let dialect = s.dialect;
     let (channel_id, provider_id) = (msg.channel_id, msg.provider_message_id.clone());
-    let result = s.write(move |c| Box::pin(async move { ingest_tx(c, dialect, msg, now).await })).await;
+    let result = s.write(move |c| Box::pin(async move { ingest_tx(c, dialect, msg, extra, now).await })).await;
     match result {
         // A concurrent delivery of the same message won the race: ours was rolled back.
         Err(StoreError::Conflict(reason)) => {
@@ -625,7 +628,7 @@ async fn lock_or_create_identity(
     }
 }
 
-fn unchanged<T>(value: T) -> Written<T> {
+pub(crate) fn unchanged<T>(value: T) -> Written<T> {
     Written { value, events: Vec::new() }
 }
 
@@ -633,6 +636,7 @@ async fn ingest_tx(
     c: &mut AnyConnection,
     dialect: Dialect,
     msg: InboundMessage,
+    extra: InboundExtra,
     now: Millis,
 ) -> StoreResult<Written<Ingested>> {
     // Duplicate first: a redelivered webhook writes nothing.
@@ -663,13 +667,17 @@ async fn ingest_tx(
     }
     if new_identity {
         let nonblank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        let patch = ContactPatch {
+        let mut patch = ContactPatch {
             phone: Some(nonblank(&input.phone)),
             email: Some(nonblank(&input.email)),
             telegram_username: Some(nonblank(&input.username)),
             source: Some(nonblank(&input.source)),
             ..ContactPatch::default()
         };
+        if ch.kind == ChannelKind::Telegram && !msg.is_group {
+            // A private chat's id is the user's id.
+            patch.telegram_id = Some(Some(input.external_id.clone()));
+        }
         let name = given_name.unwrap_or(&input.external_id);
         let contact_id = super::directory::insert_contact(c, workspace_id, name, patch, now).await?.id;
         sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
@@ -685,6 +693,10 @@ async fn ingest_tx(
             .execute(&mut *c)
             .await?;
         identity.name = name.to_string();
+    }
+
+    if let Some(profile) = &extra.profile {
+        super::messengers::save_identity_profile(c, identity.id, profile, now).await?;
     }
 
     let (contact_name, blocked) = match identity.contact_id {
@@ -724,12 +736,24 @@ async fn ingest_tx(
     };
     let before = conv.clone();
 
+    let shown = extra.author_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let author = Author {
         kind: AuthorType::Contact,
         id: identity.contact_id,
-        name: if identity.name.is_empty() { contact_name.unwrap_or_default() } else { identity.name.clone() },
+        name: match shown {
+            Some(n) => n.to_string(),
+            None if identity.name.is_empty() => contact_name.unwrap_or_default(),
+            None => identity.name.clone(),
+        },
     };
     let attachments = unlinked_attachments(c, workspace_id, &msg.attachment_ids).await?;
+    let reply_to = match extra.reply_to_provider_id.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => super::messengers::message_id_by_provider_id(c, msg.channel_id, p)
+            .await?
+            .filter(|(_, conversation_id)| *conversation_id == conv.id)
+            .map(|(id, _)| id),
+        None => None,
+    };
 
     if blocked {
         // Kept for admins, never shown in the inbox, and nothing else moves.
@@ -738,7 +762,7 @@ async fn ingest_tx(
             kind: MessageKind::Inbound,
             author: &author,
             text: &msg.text,
-            reply_to: None,
+            reply_to,
             client_msg_id: None,
             provider_id: Some(msg.provider_message_id.clone()),
             status: MessageStatus::Delivered,
@@ -779,7 +803,7 @@ async fn ingest_tx(
         kind: MessageKind::Inbound,
         author: &author,
         text: &msg.text,
-        reply_to: None,
+        reply_to,
         client_msg_id: None,
         provider_id: Some(msg.provider_message_id.clone()),
         status: MessageStatus::Delivered,
@@ -885,20 +909,36 @@ async fn send_tx(
         return Err(StoreError::Invalid("empty_message", "a message needs text or an attachment".into()));
     }
     if outbound {
-        if let Err(e) = charla_core::limits::check_message_length(ch.kind, ch.max_message_length, &msg.text) {
+        if msg.template.is_some() {
+            let length = msg.text.chars().count();
+            if length > charla_core::limits::TEMPLATE_MAX {
+                return Err(StoreError::Invalid(
+                    "message_too_long",
+                    format!(
+                        "the filled template is {length} characters; the limit for templates is {}",
+                        charla_core::limits::TEMPLATE_MAX
+                    ),
+                ));
+            }
+            if !msg.attachment_ids.is_empty() {
+                return Err(StoreError::Invalid(
+                    "invalid_template_message",
+                    "a template message cannot carry attachments".into(),
+                ));
+            }
+        } else if let Err(e) = charla_core::limits::check_message_length(ch.kind, ch.max_message_length, &msg.text) {
             return Err(StoreError::Invalid(
                 "message_too_long",
                 format!("message is {} characters; the limit on this channel is {}", e.length, e.limit),
             ));
         }
-        if ch.kind == ChannelKind::Whatsapp
-            && conv.last_inbound_at.is_none_or(|t| now.saturating_sub(t) > WHATSAPP_WINDOW_MS)
+        if let Err(closed) =
+            charla_core::window::check_outbound(ch.kind, conv.last_inbound_at, now, msg.template.is_some())
         {
-            return Err(StoreError::Invalid(
-                "whatsapp_window_closed",
-                "more than 24 hours since the contact's last message: WhatsApp only accepts templates now".into(),
-            ));
+            return Err(StoreError::Invalid(closed.code, closed.message));
         }
+    } else if msg.template.is_some() {
+        return Err(StoreError::Invalid("invalid_kind", "a note cannot be sent from a template".into()));
     } else {
         let length = msg.text.chars().count();
         if length > NOTE_MAX_CHARS {
@@ -939,6 +979,9 @@ async fn send_tx(
         .await?
         .ok_or_else(|| StoreError::Conflict("a message with this client_msg_id exists".into()))?;
     link_attachments(c, &mut message, attachments).await?;
+    if let Some(t) = &msg.template {
+        super::messengers::save_template_ref(c, message.id, t).await?;
+    }
 
     if outbound {
         // The job row is the durable outbox entry.
@@ -968,11 +1011,11 @@ async fn send_tx(
 }
 
 /// The conversation of a message, for the access of message events.
-async fn conversation_of(c: &mut AnyConnection, m: &Message) -> StoreResult<Conversation> {
+pub(crate) async fn conversation_of(c: &mut AnyConnection, m: &Message) -> StoreResult<Conversation> {
     super::inbox::load_conversation(c, m.workspace_id, m.conversation_id).await
 }
 
-async fn save_delivery_state(c: &mut AnyConnection, m: &Message, now: Millis) -> StoreResult<()> {
+pub(crate) async fn save_delivery_state(c: &mut AnyConnection, m: &Message, now: Millis) -> StoreResult<()> {
     sqlx::query("UPDATE messages SET status = $1, error = $2, provider_id = $3, updated_at = $4 WHERE id = $5")
         .bind(m.status.as_str())
         .bind(m.error.clone())
@@ -985,7 +1028,7 @@ async fn save_delivery_state(c: &mut AnyConnection, m: &Message, now: Millis) ->
 }
 
 /// An outbound message, row-locked on PostgreSQL.
-async fn lock_message(c: &mut AnyConnection, dialect: Dialect, id: Id) -> StoreResult<Option<Message>> {
+pub(crate) async fn lock_message(c: &mut AnyConnection, dialect: Dialect, id: Id) -> StoreResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1{}", dialect.for_update());
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await? else {
         return Ok(None);
@@ -1664,7 +1707,12 @@ async fn load_delivery(c: &mut AnyConnection, job: &Job) -> StoreResult<Option<D
         Err(StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(Some(Delivery { message, channel, identity, conversation }))
+    let template = super::messengers::load_template_ref(c, message.id).await?;
+    let reply_to_provider_id = match message.reply_to {
+        Some(id) => super::messengers::provider_id_of(c, id).await?,
+        None => None,
+    };
+    Ok(Some(Delivery { message, channel, identity, conversation, template, reply_to_provider_id }))
 }
 
 pub(crate) async fn delivery(s: &SqlStore, job: Job) -> StoreResult<Delivery> {
@@ -1702,6 +1750,9 @@ pub(crate) async fn finish_delivery(
                         if m.status.may_become(MessageStatus::Sent) {
                             m.status = MessageStatus::Sent;
                         }
+                        if let Some(pid) = provider_id.as_deref().filter(|p| !p.is_empty()) {
+                            super::messengers::record_provider_id(c, m.channel_id, m.id, pid).await?;
+                        }
                         if provider_id.is_some() {
                             m.provider_id = provider_id;
                         }
@@ -1709,6 +1760,15 @@ pub(crate) async fn finish_delivery(
                             m.error = None;
                         }
                         sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job.id).execute(&mut *c).await?;
+                        // Receipts that overtook this answer.
+                        super::messengers::apply_pending_receipts(c, &mut m).await?;
+                    }
+                    DeliveryOutcome::Defer { at } => {
+                        sqlx::query("UPDATE jobs SET run_at = $1, locked_until = NULL WHERE id = $2")
+                            .bind(at)
+                            .bind(job.id)
+                            .execute(&mut *c)
+                            .await?;
                     }
                     DeliveryOutcome::Retry { at, error } => {
                         if m.status == MessageStatus::Queued {

@@ -20,6 +20,7 @@ mod conversations;
 mod directory;
 mod inbox;
 mod jobs;
+mod messengers;
 mod rows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +186,14 @@ impl SqlStore {
 
     async fn run_migrations(&self) -> StoreResult<()> {
         let migrations: &[(i64, &str)] = match self.dialect {
-            Dialect::Sqlite => &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))],
-            Dialect::Postgres => &[(1, include_str!("../../migrations/postgres/0001_init.sql"))],
+            Dialect::Sqlite => &[
+                (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+                (3, include_str!("../../migrations/sqlite/0003_messengers.sql")),
+            ],
+            Dialect::Postgres => &[
+                (1, include_str!("../../migrations/postgres/0001_init.sql")),
+                (3, include_str!("../../migrations/postgres/0003_messengers.sql")),
+            ],
         };
         let dialect = self.dialect;
         self.write(move |c| {

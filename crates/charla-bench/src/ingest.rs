@@ -1,0 +1,374 @@
+//! Scenario 1 — ingest: customers' messages through the API channel webhook.
+//!
+//! Value: N clients POST signed webhooks (unique message ids; a few hundred contacts per
+//! client, so both new and existing conversations) over keep-alive HTTP/1.1 while one operator
+//! WebSocket receives every `message.created`. The server answers only once the message is
+//! durable. Latency runs from the request's start (its scheduled time in the steady run, so a
+//! stall is not hidden) to the operator's receipt; the send time travels in the message text.
+//!
+//! Baseline: the same workload through `Store::ingest_inbound` in this process, on the same
+//! database with the same durability (SQLite `synchronous=FULL` group commit; PostgreSQL
+//! commits), without HTTP, signature or WebSocket. Latency there ends when the call returns.
+
+use crate::client::{Api, RawConn, sign};
+use crate::report::{Better, Report, ScenarioResult, p50_p99};
+use crate::server::{Server, Target};
+use crate::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Sizes, StoreKind};
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use charla_core::{ChannelKind, Id, RoutingMode};
+use charla_store::sql::{Options, SqlStore};
+use charla_store::{ContactInput, InboundMessage, NewChannel, Store};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Contacts each client writes as, in turn.
+const CONTACTS_PER_CLIENT: u64 = 200;
+/// Clients of the steady-rate run (enough that one slow answer does not hold the schedule).
+const STEADY_CLIENTS: usize = 32;
+/// Marks the send time in a message's text: `bench-t<nanoseconds since CLOCK_BASE>`.
+const MARK: &str = "bench-t";
+
+static CLOCK_BASE: OnceLock<Instant> = OnceLock::new();
+
+fn clock_base() -> Instant {
+    *CLOCK_BASE.get_or_init(Instant::now)
+}
+
+fn nanos_since_base(t: Instant) -> u64 {
+    t.saturating_duration_since(clock_base()).as_nanos() as u64
+}
+
+/// The send time written in a frame's message text, if there is one.
+fn marked_time(frame: &str) -> Option<Instant> {
+    let at = frame.find(MARK)? + MARK.len();
+    let digits: &str = &frame[at..];
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let nanos: u64 = digits[..end].parse().ok()?;
+    Some(clock_base() + Duration::from_nanos(nanos))
+}
+
+/// One message of the workload.
+struct Msg {
+    message_id: String,
+    external_id: String,
+    name: String,
+    text: String,
+}
+
+fn message(phase: &str, client: usize, seq: u64, local: u64, sent_at: Instant) -> Msg {
+    let contact = local % CONTACTS_PER_CLIENT;
+    Msg {
+        message_id: format!("{phase}-{seq}"),
+        external_id: format!("{phase}-c{client}-{contact}"),
+        name: format!("Cliente {client}-{contact}"),
+        text: format!("{MARK}{} Hola, my order #{seq} has not arrived yet, can you check?", nanos_since_base(sent_at)),
+    }
+}
+
+/// Where the workload goes: the server over HTTP, or the store in-process.
+#[derive(Clone)]
+enum Sink {
+    Http { addr: std::net::SocketAddr, path: String, secret: Arc<Vec<u8>> },
+    Direct { store: Arc<dyn Store>, channel_id: Id },
+}
+
+enum Client {
+    Http { conn: RawConn, path: String, secret: Arc<Vec<u8>> },
+    Direct { store: Arc<dyn Store>, channel_id: Id },
+}
+
+impl Sink {
+    async fn client(&self) -> anyhow::Result<Client> {
+        Ok(match self {
+            Sink::Http { addr, path, secret } => {
+                Client::Http { conn: RawConn::connect(*addr).await?, path: path.clone(), secret: secret.clone() }
+            }
+            Sink::Direct { store, channel_id } => Client::Direct { store: store.clone(), channel_id: *channel_id },
+        })
+    }
+}
+
+impl Client {
+    async fn send(&mut self, m: Msg) -> anyhow::Result<()> {
+        match self {
+            Client::Http { conn, path, secret } => {
+                let body = serde_json::to_vec(&json!({
+                    "message_id": m.message_id,
+                    "contact": {"external_id": m.external_id, "name": m.name},
+                    "text": m.text,
+                }))?;
+                let signature = sign(secret, &body);
+                let (status, answer) = conn.post_json(path, &signature, Bytes::from(body)).await?;
+                if status != 200 {
+                    bail!("webhook answered {status}: {}", String::from_utf8_lossy(&answer));
+                }
+                Ok(())
+            }
+            Client::Direct { store, channel_id } => {
+                let msg = InboundMessage {
+                    channel_id: *channel_id,
+                    provider_message_id: m.message_id,
+                    contact: ContactInput {
+                        external_id: m.external_id,
+                        name: Some(m.name),
+                        source: Some("bench".into()),
+                        ..Default::default()
+                    },
+                    text: m.text,
+                    attachment_ids: Vec::new(),
+                    is_group: false,
+                };
+                store.ingest_inbound(msg, now_ms()).await.map_err(|e| anyhow::anyhow!("ingest: {e}"))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// What a run measured: messages, elapsed time, and per-message latencies in ms.
+struct Run {
+    messages: u64,
+    elapsed: Duration,
+    latencies_ms: Vec<f64>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// As fast as the sink takes them: `clients` loops until `max` messages or `secs` elapsed.
+/// Latencies here are the call's own (request start to answer).
+async fn saturate(sink: &Sink, phase: &str, clients: usize, max: u64, secs: f64) -> anyhow::Result<(Run, Vec<f64>)> {
+    let next = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut conns = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        conns.push(sink.client().await?);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for (i, mut client) in conns.into_iter().enumerate() {
+        let next = next.clone();
+        let phase = phase.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut own = Vec::new();
+            let mut local = 0u64;
+            loop {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let seq = next.fetch_add(1, Ordering::Relaxed);
+                if seq >= max {
+                    break;
+                }
+                let t = Instant::now();
+                client.send(message(&phase, i, seq, local, t)).await?;
+                own.push(t.elapsed().as_secs_f64() * 1000.0);
+                local += 1;
+            }
+            Ok::<_, anyhow::Error>(own)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    let messages = latencies.len() as u64;
+    Ok((Run { messages, elapsed, latencies_ms: latencies.clone() }, latencies))
+}
+
+/// At a fixed rate: a scheduler hands each message its due time; latency counts from then.
+async fn steady(sink: &Sink, phase: &str, rate: u64, secs: f64) -> anyhow::Result<(Run, Vec<f64>)> {
+    let total = ((rate as f64) * secs).round().max(1.0) as u64;
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut senders = Vec::with_capacity(STEADY_CLIENTS);
+    let mut tasks = Vec::with_capacity(STEADY_CLIENTS);
+    for i in 0..STEADY_CLIENTS {
+        let mut client = sink.client().await?;
+        let (tx, mut rx) = mpsc::channel::<(u64, Instant)>(1024);
+        senders.push(tx);
+        let phase = phase.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut own = Vec::new();
+            let mut local = 0u64;
+            while let Some((seq, due)) = rx.recv().await {
+                client.send(message(&phase, i, seq, local, due)).await?;
+                own.push(due.elapsed().as_secs_f64() * 1000.0);
+                local += 1;
+            }
+            Ok::<_, anyhow::Error>(own)
+        }));
+    }
+    let started = Instant::now() + Duration::from_millis(5);
+    for seq in 0..total {
+        let due = started + period.mul_f64(seq as f64);
+        tokio::time::sleep_until(due.into()).await;
+        senders[(seq as usize) % STEADY_CLIENTS].send((seq, due)).await.context("steady client stopped")?;
+    }
+    drop(senders);
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    Ok((Run { messages: latencies.len() as u64, elapsed, latencies_ms: latencies.clone() }, latencies))
+}
+
+/// Reads the operator's socket: the latency of every `message.created` from its marked send
+/// time, and when the last one arrived.
+struct Receiver {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<(Vec<f64>, Option<Instant>)>>,
+}
+
+impl Receiver {
+    async fn start(api: &Api, expected: Arc<AtomicU64>) -> anyhow::Result<Receiver> {
+        let mut socket = api.websocket().await?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut last = None;
+            loop {
+                if stop2.load(Ordering::Relaxed) && latencies.len() as u64 >= expected.load(Ordering::Relaxed) {
+                    break;
+                }
+                let frame = match tokio::time::timeout(Duration::from_millis(200), socket.ws.next()).await {
+                    Err(_) => continue,
+                    Ok(None) => bail!("the operator websocket closed"),
+                    Ok(Some(f)) => f?,
+                };
+                if let WsMessage::Text(t) = frame {
+                    let t = t.as_str();
+                    if t.contains("\"type\":\"message.created\"")
+                        && let Some(sent) = marked_time(t)
+                    {
+                        let now = Instant::now();
+                        latencies.push(now.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                        last = Some(now);
+                    }
+                }
+            }
+            Ok((latencies, last))
+        });
+        Ok(Receiver { stop, task })
+    }
+
+    /// Waits (at most 60 s) for every expected message, then gives the latencies.
+    async fn finish(self) -> anyhow::Result<(Vec<f64>, Option<Instant>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut task = self.task;
+        match tokio::time::timeout(Duration::from_secs(60), &mut task).await {
+            Ok(r) => r?,
+            Err(_) => {
+                task.abort();
+                bail!("the operator websocket did not receive every message within 60 s")
+            }
+        }
+    }
+}
+
+/// Runs the scenario; answers the database it wrote (an "existing database" for later use).
+pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> anyhow::Result<Target> {
+    let target = backend.fresh("ingest").await?;
+    target.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let store_name = backend.name();
+
+    // --- through the server
+    let server = Server::start(&target).await?;
+    let http = crate::client::http_client()?;
+    let api = Api::login(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let channel =
+        api.post("/api/v1/channels", json!({"kind": "api", "name": "Bench API", "webhook_url": "http://127.0.0.1:9/bench"})).await?;
+    let channel_id = channel["id"].as_i64().context("channel id")?;
+    let secret = channel["secret"].as_str().context("channel secret")?.as_bytes().to_vec();
+    let sink = Sink::Http { addr: server.addr, path: format!("/hooks/api/{channel_id}"), secret: Arc::new(secret) };
+
+    let expected = Arc::new(AtomicU64::new(u64::MAX));
+    let receiver = Receiver::start(&api, expected.clone()).await?;
+    let started = Instant::now();
+    let (sat, _) = saturate(&sink, "http", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
+    expected.store(sat.messages, Ordering::Relaxed);
+    let (mut sat_lat, last) = receiver.finish().await?;
+    // Sustained means delivered: the run ends when the operator has the last message.
+    let sat_elapsed = last.map_or(sat.elapsed, |l| l.saturating_duration_since(started).max(sat.elapsed));
+    let http_rate = sat.messages as f64 / sat_elapsed.as_secs_f64().max(1e-9);
+
+    let expected = Arc::new(AtomicU64::new(u64::MAX));
+    let receiver = Receiver::start(&api, expected.clone()).await?;
+    let (st, _) = steady(&sink, "http-steady", sizes.steady_rate, sizes.steady_secs).await?;
+    expected.store(st.messages, Ordering::Relaxed);
+    let (mut steady_lat, _) = receiver.finish().await?;
+    server.stop().await?;
+
+    // --- baseline: the store in this process, same database, no HTTP
+    let store = SqlStore::open(&target.store_url(), Options::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let workspace = store.first_workspace().await?.context("no workspace")?;
+    let direct_channel = store
+        .create_channel(NewChannel {
+            workspace_id: workspace.id,
+            kind: ChannelKind::Api,
+            name: "Bench direct".into(),
+            secret: "direct".into(),
+            webhook_url: None,
+            routing_mode: RoutingMode::Manual,
+            max_message_length: ChannelKind::Api.default_max_message_length(),
+            auto_close_after_secs: None,
+            response_time_limit_secs: 900,
+            greeting: None,
+            settings: "{}".into(),
+        })
+        .await?;
+    let direct = Sink::Direct { store: store.clone(), channel_id: direct_channel.id };
+    let (base_sat, mut base_sat_lat) =
+        saturate(&direct, "direct", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
+    let (_, mut base_steady_lat) = steady(&direct, "direct-steady", sizes.steady_rate, sizes.steady_secs).await?;
+    store.shutdown().await;
+
+    if sat_lat.len() as u64 != sat.messages || steady_lat.len() as u64 != st.messages {
+        bail!("the operator websocket missed messages");
+    }
+    let _ = base_sat.latencies_ms.len();
+    let (p50, p99) = p50_p99(&mut sat_lat);
+    let (b50, b99) = p50_p99(&mut base_sat_lat);
+    let (s50, s99) = p50_p99(&mut steady_lat);
+    let (bs50, bs99) = p50_p99(&mut base_steady_lat);
+    let rate_target = (backend.kind == StoreKind::Sqlite).then_some((Better::Higher, 20_000.0));
+    let n = "ingest";
+    report.push(ScenarioResult::new(n, store_name, "throughput", http_rate, "messages/s", base_sat.rate(), rate_target));
+    report.push(ScenarioResult::new(n, store_name, "saturated_p50", p50, "ms", b50, None));
+    report.push(ScenarioResult::new(n, store_name, "saturated_p99", p99, "ms", b99, None));
+    let at = format!("at_{}_per_s", sizes.steady_rate);
+    report.push(ScenarioResult::new(n, store_name, &format!("{at}_p50"), s50, "ms", bs50, None));
+    let p99_target = (sizes.steady_rate == 1_000).then_some((Better::Lower, 10.0));
+    report.push(ScenarioResult::new(n, store_name, &format!("{at}_p99"), s99, "ms", bs99, p99_target));
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_time_travels_in_the_text() {
+        let t = clock_base() + Duration::from_micros(1234);
+        let m = message("p", 1, 7, 7, t);
+        let frame = format!("{{\"data\":{{\"text\":\"{}\"}},\"type\":\"message.created\"}}", m.text);
+        assert_eq!(marked_time(&frame), Some(t));
+        assert_eq!(marked_time("no mark"), None);
+    }
+}

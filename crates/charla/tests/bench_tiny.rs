@@ -1,0 +1,61 @@
+//! `charla bench` at tiny sizes, every scenario, on SQLite and PostgreSQL: keeps the bench from
+//! rotting. It checks the shape and sanity of the figures, never whether targets are met
+//! (timings depend on the machine; the full run is `charla bench`, see the README).
+//!
+//! PostgreSQL comes from `CHARLA_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! the bench makes its own databases there and drops them. Unreachable is a failure.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn pg_url() -> String {
+    std::env::var("CHARLA_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[test]
+fn every_scenario_runs_at_tiny_size_on_both_stores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_charla"))
+        .args(["bench", "--size", "tiny", "--stores", "sqlite,postgres", "--cleanup", "--postgres-url"])
+        .arg(pg_url())
+        .arg("--data")
+        .arg(dir.path().join("bench-data"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run charla bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "charla bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("baseline"), "the table is printed:\n{stdout}");
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json file")).expect("json");
+    let rows = report["scenarios"].as_array().expect("scenarios array");
+    let mut seen = BTreeSet::new();
+    for r in rows {
+        for key in ["name", "store", "metric", "value", "unit", "baseline", "ratio", "target", "met"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        let (value, baseline, ratio) =
+            (r["value"].as_f64().expect("value"), r["baseline"].as_f64().expect("baseline"), r["ratio"].as_f64().expect("ratio"));
+        assert!(value > 0.0 && value.is_finite(), "value must be positive: {r}");
+        assert!(baseline > 0.0 && baseline.is_finite(), "baseline must be present and positive: {r}");
+        let want = value / baseline;
+        assert!((ratio - want).abs() <= 1e-3 * want.max(1.0), "ratio = value / baseline: {r}");
+        assert!(r["unit"].as_str().is_some_and(|u| !u.is_empty()), "{r}");
+        match (&r["target"], &r["met"]) {
+            (Value::Null, Value::Null) => {}
+            (Value::Number(_), Value::Bool(_)) => {}
+            other => panic!("target and met go together: {other:?} in {r}"),
+        }
+        seen.insert((r["name"].as_str().unwrap_or("").to_string(), r["store"].as_str().unwrap_or("").to_string()));
+    }
+    for store in ["sqlite", "postgres"] {
+        for name in ["ingest", "startup"] {
+            assert!(seen.contains(&(name.to_string(), store.to_string())), "no {name} figures for {store}: {seen:?}");
+        }
+    }
+    assert!(!dir.path().join("bench-data").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false), "--cleanup leaves nothing behind");
+}
