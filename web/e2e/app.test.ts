@@ -70,9 +70,13 @@ describe('operator app', () => {
     await page.reload();
     await page.waitForSelector('[data-testid=user-menu]');
     await page.click('[data-testid=user-menu]');
+    const loggedOut = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/logout'));
     await page.click('text=Log out');
+    assert.equal((await loggedOut).status(), 204);
     await page.waitForSelector('input[name=email]');
+    const me = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/me'));
     await page.reload();
+    assert.equal((await me).status(), 401, 'no session after logging out');
     await page.waitForSelector('input[name=email]');
     await ctx.close();
   });
@@ -181,6 +185,82 @@ describe('operator app', () => {
     assert.equal(await admin.locator('[data-testid=conv-row]').count(), 1);
     await admin.fill('#search', '');
     await row(admin, 'Ana Live').waitFor();
+  });
+
+  test('composer: canned response by :shortcut, internal note, attachment', async () => {
+    await server.api('POST', '/canned-responses', { shortcut: 'ship', text: 'We ship in 2–4 working days, {{contact.name}}.', personal: false });
+    // The app loads canned responses at sign-in.
+    await admin.reload();
+    await openConversation(admin, 'Pablo Phone');
+    const input = admin.locator('[data-testid=composer-input]');
+    await input.fill('');
+    await input.pressSequentially(':shi');
+    await admin.waitForSelector('.suggest-item:has-text(":ship")');
+    await input.press('Enter');
+    await admin.waitForFunction(() => (document.querySelector('[data-testid=composer-input]') as HTMLTextAreaElement).value === 'We ship in 2–4 working days, Pablo Phone.');
+    // An internal note looks different from a reply.
+    await admin.click('[data-testid=mode-note]');
+    await input.fill('Customer prefers a call');
+    await input.press('Enter');
+    await admin.locator('[data-testid=message][data-kind=note]', { hasText: 'Customer prefers a call' }).waitFor();
+    // A file chosen with the button is uploaded and sent with the reply.
+    await admin.click('[data-testid=mode-reply]');
+    await admin.setInputFiles('[data-testid=file-input]', { name: 'invoice.txt', mimeType: 'text/plain', buffer: Buffer.from('Invoice 42: 10 EUR\n') });
+    await admin.waitForSelector('.file-chip:has-text("invoice.txt") >> text=/KB|B$/');
+    await admin.click('[data-testid=send]');
+    await admin.locator('[data-testid=message][data-kind=outbound] .att-file', { hasText: 'invoice.txt' }).waitFor();
+  });
+
+  test('keyboard: j/k move between conversations, ? shows the help', async () => {
+    await admin.locator('[data-testid=conv-row]').first().click();
+    const before = await admin.locator('[data-testid=conv-row]').first().getAttribute('data-id');
+    await admin.waitForSelector(`[data-testid=conversation][data-id="${before}"]`);
+    await admin.locator('.messages').click();
+    await admin.keyboard.press('j');
+    await admin.waitForFunction((b) => document.querySelector('[data-testid=conversation]')?.getAttribute('data-id') !== b, before);
+    await admin.keyboard.press('k');
+    await admin.waitForFunction((b) => document.querySelector('[data-testid=conversation]')?.getAttribute('data-id') === b, before);
+    await admin.keyboard.press('?');
+    await admin.waitForSelector('[data-testid=shortcuts-help]');
+    await admin.keyboard.press('Escape');
+    await admin.waitForSelector('[data-testid=shortcuts-help]', { state: 'detached' });
+  });
+
+  test('bulk select and delete (admin)', async () => {
+    await server.inbound(channel, { external_id: 'c-sp1', name: 'Spam One' }, 'buy now');
+    await server.inbound(channel, { external_id: 'c-sp2', name: 'Spam Two' }, 'buy now');
+    await row(admin, 'Spam One').waitFor();
+    await row(admin, 'Spam Two').waitFor();
+    await row(admin, 'Spam One').locator('.row-check').check();
+    await row(admin, 'Spam Two').locator('.row-check').check();
+    await admin.click('[data-testid=bulk-delete]');
+    await admin.click('.modal .btn-danger');
+    await row(admin, 'Spam One').waitFor({ state: 'detached' });
+    await row(admin, 'Spam Two').waitFor({ state: 'detached' });
+  });
+
+  test('settings: create an operator and an API channel', async () => {
+    await admin.goto(server.base + '/settings/users');
+    await admin.click('[data-testid=new-user]');
+    await admin.fill('.modal input[name=email]', 'dave@example.com');
+    await admin.fill('.modal input[name=name]', 'Dave Desk');
+    await admin.fill('.modal input[name=password]', 'dave-pass-1234');
+    await admin.check('.modal input[name=delete_conversations]');
+    await admin.click('.modal-foot .btn-primary');
+    await admin.waitForSelector('.table td:has-text("Dave Desk")');
+    const users = await server.api('GET', '/users');
+    const dave = users.find((u: any) => u.email === 'dave@example.com');
+    assert.deepEqual(dave.flags, ['delete_conversations']);
+    await admin.goto(server.base + '/settings/channels');
+    await admin.click('[data-testid=new-channel]');
+    await admin.fill('.modal input[name=name]', 'Partner API');
+    await admin.click('.modal-foot .btn-primary');
+    const secret = (await admin.locator('[data-testid=channel-secret]').textContent())?.trim() ?? '';
+    assert.match(secret, /^[0-9a-f]{32,}$/);
+    await admin.click('.modal-foot .btn-primary');
+    await admin.waitForSelector('.item-card:has-text("Partner API")');
+    await admin.goto(server.base + '/');
+    await admin.waitForSelector('[data-testid=section-all]');
   });
 
   test('switch the language to Spanish and to Russian (remembered)', async () => {

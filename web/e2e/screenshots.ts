@@ -94,6 +94,7 @@ try {
   await shot(page, 'conversation');
   await page.click('[data-testid=emoji-button]');
   await page.waitForSelector('[data-testid=emoji-picker]');
+  await page.waitForFunction(() => document.querySelector('.pop')?.getAnimations().every((a) => a.playState === 'finished'));
   await shot(page, 'composer-emoji');
   await page.keyboard.press('Escape');
   await page.fill('[data-testid=composer-input]', '');

@@ -463,6 +463,18 @@ function MessageList({ id, onQuote, onCanned }: { id: Id; onQuote: (m: Message) 
     }
   }, [lastId, items.length, !!typing]);
 
+  // Images and media change the height after they load: stay at the bottom if we were there.
+  const inner = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !inner.current) return;
+    const ro = new ResizeObserver(() => {
+      if (stick.current && prevHeight.current === null) el.scrollTop = el.scrollHeight;
+    });
+    ro.observe(inner.current);
+    return () => ro.disconnect();
+  }, [!!th?.loaded]);
+
   const onScroll = () => {
     const el = box.current!;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
@@ -500,6 +512,7 @@ function MessageList({ id, onQuote, onCanned }: { id: Id; onQuote: (m: Message) 
   }
   return (
     <div class="messages" ref={box} onScroll={onScroll} role="log" aria-live="polite" aria-label={t('conv.messages')} tabIndex={0}>
+      <div class="messages-inner" ref={inner}>
       {th.loadingOlder && (
         <div class="center small-pad">
           <Spinner />
@@ -518,6 +531,7 @@ function MessageList({ id, onQuote, onCanned }: { id: Id; onQuote: (m: Message) 
           {t('conv.typingName', { name: typing.name })}
         </div>
       )}
+      </div>
     </div>
   );
 }

@@ -731,12 +731,17 @@ function thread(id: Id): Thread {
   return th;
 }
 
+const STATUS_RANK: Record<string, number> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+
 function mergeMessages(existing: Message[], incoming: Message[]): Message[] {
   const byId = new Map<number | string, Message>();
   for (const m of existing) byId.set(m.pending ? 'c:' + m.client_msg_id : m.id, m);
   for (const m of incoming) {
     if (m.client_msg_id) byId.delete('c:' + m.client_msg_id);
-    byId.set(m.id, m);
+    const old = byId.get(m.id);
+    // Answers and realtime frames race (a send's answer may come after its `sent` update):
+    // a delivery status never goes back.
+    byId.set(m.id, old && STATUS_RANK[old.status] > STATUS_RANK[m.status] ? { ...m, status: old.status, error: old.error } : m);
   }
   return [...byId.values()].sort((a, b) => {
     if (!!a.pending !== !!b.pending) return a.pending ? 1 : -1;
@@ -1045,10 +1050,23 @@ export function toastError(e: unknown) {
   toast({ kind: 'error', title: t('error.title'), text: errText(e) }, 8000);
 }
 
+// Server error codes shown in the interface language (other codes show the server's text).
+const KNOWN_ERRORS: Record<string, import('./i18n').TextKey> = {
+  forbidden: 'error.forbidden',
+  not_found: 'error.notFound',
+  contact_blocked: 'error.contactBlocked',
+  message_too_long: 'error.messageTooLong',
+  email_taken: 'error.emailTaken',
+  shortcut_taken: 'error.shortcutTaken',
+  payload_too_large: 'error.tooLarge',
+  too_many_attempts: 'auth.tooMany',
+};
+
 export function errText(e: unknown): string {
   if (e instanceof ApiError) {
     if (e.status === 0) return t('error.network');
-    return e.message;
+    const known = KNOWN_ERRORS[e.code];
+    return known ? t(known) : e.message;
   }
   return String((e as Error)?.message ?? e);
 }

@@ -357,6 +357,14 @@ export const en = {
   'error.title': 'Something went wrong',
   'error.network': 'Cannot reach the server. Check the connection.',
 
+  'error.forbidden': 'You do not have the right to do this.',
+  'error.notFound': 'It no longer exists or you can no longer see it.',
+  'error.contactBlocked': 'The contact is blocked; unblock it to send messages.',
+  'error.messageTooLong': 'The message is longer than this channel allows.',
+  'error.emailTaken': 'Another operator already uses this e-mail.',
+  'error.shortcutTaken': 'This shortcut is already taken.',
+  'error.tooLarge': 'The file is larger than the server accepts.',
+
   'time.today': 'Today',
   'time.yesterday': 'Yesterday',
 } satisfies Record<string, string | Plural>;

@@ -350,6 +350,14 @@ export const es: Dict = {
   'error.title': 'Algo salió mal',
   'error.network': 'No se puede conectar con el servidor. Revisa la conexión.',
 
+  'error.forbidden': 'No tienes permiso para hacer esto.',
+  'error.notFound': 'Ya no existe o ya no puedes verlo.',
+  'error.contactBlocked': 'El cliente está bloqueado; desbloquéalo para enviar mensajes.',
+  'error.messageTooLong': 'El mensaje supera la longitud que admite este canal.',
+  'error.emailTaken': 'Otro operador ya usa este correo.',
+  'error.shortcutTaken': 'Este atajo ya está en uso.',
+  'error.tooLarge': 'El archivo supera el tamaño que admite el servidor.',
+
   'time.today': 'Hoy',
   'time.yesterday': 'Ayer',
 };
