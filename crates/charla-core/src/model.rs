@@ -57,6 +57,10 @@ str_enum!(MessageStatus {
 });
 str_enum!(AuthorType { Contact = "contact", User = "user", Bot = "bot", System = "system" });
 str_enum!(
+    /// A contact's rating of an attention.
+    Rating { Satisfied = "satisfied", Neutral = "neutral", Dissatisfied = "dissatisfied" }
+);
+str_enum!(
     /// A template's review at the provider: only approved templates can be sent.
     TemplateStatus { Approved = "approved", Pending = "pending", Rejected = "rejected" }
 );
@@ -301,6 +305,16 @@ pub struct Attention {
     pub closed_at: Option<Millis>,
     pub close_reason: Option<String>,
     pub first_response_at: Option<Millis>,
+    /// The contact's rating of this attention, with its comment; `rating_hidden` keeps it off
+    /// the public page (reports still count it).
+    #[serde(default)]
+    pub rating: Option<Rating>,
+    #[serde(default)]
+    pub rating_comment: Option<String>,
+    #[serde(default)]
+    pub rating_hidden: bool,
+    #[serde(default)]
+    pub rated_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,6 +34,17 @@ pub struct Config {
     pub ws_heartbeat: Duration,
     /// Whether the session cookie needs HTTPS.
     pub secure_cookies: bool,
+    /// Downloading a contact's media from a messenger (and uploading ours) may take this long.
+    pub media_timeout: Duration,
+    /// Send limits of the messengers: Telegram about 30 messages a second per bot, one a
+    /// second per chat and 20 a minute per group; WhatsApp Cloud API 80 a second per number.
+    pub telegram_per_bot_per_sec: f64,
+    pub telegram_chat_interval: Duration,
+    pub telegram_group_interval: Duration,
+    pub whatsapp_per_number_per_sec: f64,
+    /// A send that must wait longer than this for a limit is put back in the outbox instead
+    /// of waiting in the worker.
+    pub max_inline_wait: Duration,
 }
 
 impl Default for Config {
@@ -54,6 +65,12 @@ impl Default for Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             ws_heartbeat: Duration::from_secs(25),
             secure_cookies: false,
+            media_timeout: Duration::from_secs(60),
+            telegram_per_bot_per_sec: 30.0,
+            telegram_chat_interval: Duration::from_secs(1),
+            telegram_group_interval: Duration::from_secs(3),
+            whatsapp_per_number_per_sec: 80.0,
+            max_inline_wait: Duration::from_secs(2),
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::state::{AppState, now_ms};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use charla_core::{Channel, ChannelKind, Id, MessageStatus};
@@ -42,6 +42,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/hooks/api/{channel_id}", post(api_inbound))
         .route("/hooks/api/{channel_id}/status", post(api_status))
+        .route(
+            "/hooks/whatsapp/{channel_id}",
+            get(crate::channels::whatsapp::verify).post(crate::channels::whatsapp::receive),
+        )
+        .route("/hooks/telegram/{channel_id}", post(crate::channels::telegram::receive))
+        .route(
+            "/hooks/instagram/{channel_id}",
+            get(crate::channels::instagram::verify).post(crate::channels::instagram::receive),
+        )
 }
 
 /// A string, or a number taken as its decimal text (integrators' ids come both ways).
@@ -211,7 +220,7 @@ fn too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -240,19 +249,19 @@ fn check_signature(channel: &Channel, headers: &HeaderMap, raw: &[u8]) -> ApiRes
 }
 
 /// Malformed JSON is a 400; well-formed JSON with missing or mistyped fields a 422.
-fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(raw).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::unprocessable("invalid_field", e.to_string()),
         _ => ApiError::bad_request("invalid_json", e.to_string()),
     })
 }
 
-fn clean_opt(s: Option<String>) -> Option<String> {
+pub(crate) fn clean_opt(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// A file name as given, without any path and control characters.
-fn clean_file_name(name: Option<&str>) -> String {
+pub(crate) fn clean_file_name(name: Option<&str>) -> String {
     let name = name.unwrap_or("");
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect();

@@ -9,6 +9,11 @@
 //! inbound webhooks (`X-Charla-Signature: sha256=<hex HMAC-SHA256(secret, body)>`), with
 //! `X-Charla-Delivery: <message id>` so the integrator can drop a repeated delivery (an attempt
 //! whose answer was lost is tried again: delivery is at least once).
+//!
+//! WhatsApp, Telegram and Instagram: the provider's API through [`crate::channels`]; its
+//! refusals become the operator's reason, retried only where a retry can help (rate limits,
+//! the provider's temporary errors, timeouts), and a reached send limit puts the message back
+//! without counting an attempt.
 
 use crate::signature;
 use crate::state::{AppState, now_ms};
@@ -74,6 +79,9 @@ pub async fn deliver(state: &AppState, job: &Job) -> Result<(), StoreError> {
             tracing::warn!(message_id = delivery.message.id, attempt = job.attempts + 1, "delivery failed: {error}");
             metrics::counter!("charla_deliveries_total", "outcome" => "failed").increment(1)
         }
+        DeliveryOutcome::Defer { .. } => {
+            metrics::counter!("charla_deliveries_total", "outcome" => "deferred").increment(1)
+        }
     }
     let written = state.store.finish_delivery(job, outcome, now_ms()).await?;
     state.publish(written.events).await;
@@ -98,7 +106,38 @@ async fn attempt(state: &AppState, d: &Delivery, attempts: i64) -> DeliveryOutco
         }
         // The visitor's widget reads the conversation from Charla itself: stored is sent.
         ChannelKind::Website => DeliveryOutcome::Sent { provider_id: None },
+        ChannelKind::Whatsapp | ChannelKind::Telegram | ChannelKind::Instagram => messenger(state, d, attempts).await,
         other => DeliveryOutcome::Failed { error: format!("sending to {other} channels is not supported yet") },
+    }
+}
+
+/// One attempt through a messenger's API (see [`crate::channels`]).
+async fn messenger(state: &AppState, d: &Delivery, attempts: i64) -> DeliveryOutcome {
+    use crate::channels::SendError;
+    use charla_core::provider_errors::Retry;
+    let now = now_ms();
+    match crate::channels::send(state, d).await {
+        Ok(ids) => {
+            if ids.len() > 1
+                && let Err(e) = state.store.add_provider_ids(d.channel.id, d.message.id, &ids[1..]).await
+            {
+                tracing::warn!(message_id = d.message.id, "recording provider ids: {e}");
+            }
+            DeliveryOutcome::Sent { provider_id: ids.into_iter().next() }
+        }
+        Err(SendError::Provider(p)) => match p.retry {
+            Retry::Never => DeliveryOutcome::Failed { error: p.reason },
+            Retry::Backoff => retry_or_fail(state, attempts, p.reason, now),
+            Retry::AfterSecs(secs) => match retry_or_fail(state, attempts, p.reason, now) {
+                DeliveryOutcome::Retry { at, error } => {
+                    DeliveryOutcome::Retry { at: at.max(now.saturating_add(secs.saturating_mul(1000))), error }
+                }
+                other => other,
+            },
+        },
+        Err(SendError::Transport(reason)) => retry_or_fail(state, attempts, reason, now),
+        Err(SendError::Refused(reason)) => DeliveryOutcome::Failed { error: reason },
+        Err(SendError::Limited(wait)) => DeliveryOutcome::Defer { at: now.saturating_add(wait.max(1)) },
     }
 }
 
@@ -198,7 +237,7 @@ pub fn provider_id_from_answer(body: &[u8]) -> Option<String> {
 }
 
 /// A short reason for the operator: "timeout after 10s", "connection refused"...
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+pub(crate) fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("timeout after {}", human_duration(timeout));
     }

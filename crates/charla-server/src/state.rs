@@ -2,6 +2,7 @@ use crate::bus::{self, Bus};
 use crate::config::Config;
 use anyhow::Context;
 use charla_store::sql::{Options, SqlStore};
+use charla_core::{ChannelKind, Id};
 use charla_store::{Event, Store};
 use std::sync::Arc;
 
@@ -18,6 +19,10 @@ pub struct AppState {
     /// Wakes the job runner when new work is due soon.
     pub jobs_wake: Arc<tokio::sync::Notify>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Messengers' send limits (token buckets per bot, chat, number).
+    pub send_limits: Arc<crate::channels::SendLimits>,
+    /// Channel kinds by id (a kind never changes), for the reply window of conversations.
+    channel_kinds: Arc<std::sync::RwLock<std::collections::HashMap<Id, ChannelKind>>>,
 }
 
 impl AppState {
@@ -43,7 +48,43 @@ impl AppState {
             http,
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::api::health::metrics_handle(),
+            send_limits: Arc::new(crate::channels::SendLimits::default()),
+            channel_kinds: Arc::default(),
         })
+    }
+
+    /// The kind of a channel of the workspace (cached: kinds never change); None when there is
+    /// no such channel.
+    pub async fn channel_kind(&self, workspace_id: Id, channel_id: Id) -> Option<ChannelKind> {
+        if let Some(kind) = self.channel_kinds.read().ok().and_then(|m| m.get(&channel_id).copied()) {
+            return Some(kind);
+        }
+        let kind = self.store.get_channel(workspace_id, channel_id).await.ok()?.kind;
+        if let Ok(mut m) = self.channel_kinds.write() {
+            m.insert(channel_id, kind);
+        }
+        Some(kind)
+    }
+
+    /// Fills `reply_window_expires_at` of a conversation event's wire JSON.
+    pub async fn fill_reply_window(&self, workspace_id: Id, data: &mut serde_json::Value) {
+        let Some(channel_id) = data.get("channel_id").and_then(|v| v.as_i64()) else { return };
+        if data.get("last_inbound_at").is_none() {
+            return;
+        }
+        let last = data["last_inbound_at"].as_str().and_then(crate::wire::parse_time);
+        if let Some(kind) = self.channel_kind(workspace_id, channel_id).await {
+            data["reply_window_expires_at"] =
+                serde_json::json!(crate::wire::opt_time(charla_core::window::expires_at(kind, last)));
+        }
+    }
+
+    /// Fills the reply window of a conversation's wire shape (`reply_window_expires_at`).
+    pub async fn with_reply_window(&self, workspace_id: Id, mut c: crate::wire::Conversation) -> crate::wire::Conversation {
+        if let Some(kind) = self.channel_kind(workspace_id, c.channel_id).await {
+            c.set_reply_window(kind);
+        }
+        c
     }
 
     /// Sends what a write produced to every node's connections.

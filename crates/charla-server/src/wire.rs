@@ -109,12 +109,62 @@ pub struct Channel {
     /// The webhook signing secret: only in the answers of creation and `rotate-secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Where the provider (or the integrator) must send this channel's webhooks: a path on
+    /// this server (`/hooks/whatsapp/12`); prefix it with the server's public address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url_to_configure: Option<String>,
+    /// WhatsApp: the Cloud API phone number id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+    /// WhatsApp: the business account (WABA) id, used to sync templates; learnt from the
+    /// first webhook when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_account_id: Option<String>,
+    /// WhatsApp: the number as the provider shows it (after a connection test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_phone_number: Option<String>,
+    /// Instagram: the Facebook page linked to the Instagram account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    /// Telegram: the bot's username (after a connection test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_username: Option<String>,
+    /// Messengers: the provider's API address when it is not the default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
+    /// WhatsApp and Instagram: the token to paste in the provider's webhook settings; only
+    /// in the answers of creation and `rotate-secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<String>,
+}
+
+/// A non-secret text field of a channel's settings.
+fn setting(settings: &serde_json::Value, key: &str) -> Option<String> {
+    settings.get(key).and_then(|v| v.as_str()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 impl Channel {
-    /// The channel without its secret (every answer but creation and rotation).
+    /// The channel without its secrets (every answer but creation and rotation): provider
+    /// credentials (`access_token`, `app_secret`, `bot_token`, `secret_token`, `verify_token`)
+    /// never appear.
     pub fn public(c: &dom::Channel) -> Channel {
+        let settings: serde_json::Value = serde_json::from_str(&c.settings).unwrap_or_default();
+        let webhook_url_to_configure = match c.kind {
+            dom::ChannelKind::Api
+            | dom::ChannelKind::Whatsapp
+            | dom::ChannelKind::Telegram
+            | dom::ChannelKind::Instagram => Some(format!("/hooks/{}/{}", c.kind.as_str(), c.id)),
+            dom::ChannelKind::Website | dom::ChannelKind::Email => None,
+        };
         Channel {
+            webhook_url_to_configure,
+            phone_number_id: setting(&settings, "phone_number_id"),
+            business_account_id: setting(&settings, "business_account_id"),
+            display_phone_number: setting(&settings, "display_phone_number"),
+            page_id: setting(&settings, "page_id"),
+            bot_username: setting(&settings, "bot_username"),
+            api_base_url: setting(&settings, "api_base_url"),
+            verify_token: None,
             id: c.id,
             kind: c.kind.as_str().into(),
             name: c.name.clone(),
@@ -130,9 +180,14 @@ impl Channel {
             secret: None,
         }
     }
-    /// The channel with its secret: creation and rotation only.
+    /// The channel with its secret (and verify token): creation and rotation only.
     pub fn with_secret(c: &dom::Channel) -> Channel {
-        Channel { secret: Some(c.secret.clone()), ..Channel::public(c) }
+        let settings: serde_json::Value = serde_json::from_str(&c.settings).unwrap_or_default();
+        Channel {
+            secret: Some(c.secret.clone()),
+            verify_token: setting(&settings, "verify_token"),
+            ..Channel::public(c)
+        }
     }
 }
 
@@ -328,6 +383,21 @@ pub struct Conversation {
     pub created_at: String,
     /// The requesting user's unsent text (null in realtime summaries).
     pub draft: Option<String>,
+    /// When the contact last wrote.
+    pub last_inbound_at: Option<String>,
+    /// WhatsApp and Instagram: when the 24-hour reply window closes (in the past: closed;
+    /// WhatsApp then accepts only templates, Instagram nothing). Null on channels without a
+    /// window, or when the contact never wrote.
+    pub reply_window_expires_at: Option<String>,
+    #[serde(skip)]
+    last_inbound_ms: Option<Millis>,
+}
+
+impl Conversation {
+    /// Fills `reply_window_expires_at` for a conversation of a channel of this kind.
+    pub fn set_reply_window(&mut self, kind: dom::ChannelKind) {
+        self.reply_window_expires_at = opt_time(charla_core::window::expires_at(kind, self.last_inbound_ms));
+    }
 }
 
 fn last_message(c: &dom::Conversation) -> Option<LastMessage> {
@@ -366,6 +436,9 @@ pub fn conversation_summary(c: &dom::Conversation) -> Conversation {
         last_activity_at: time(c.last_activity_at),
         created_at: time(c.created_at),
         draft: None,
+        last_inbound_at: opt_time(c.last_inbound_at),
+        reply_window_expires_at: None,
+        last_inbound_ms: c.last_inbound_at,
     }
 }
 
@@ -423,6 +496,12 @@ pub struct Attention {
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
     pub first_response_at: Option<String>,
+    /// The contact's rating: `satisfied` | `neutral` | `dissatisfied`.
+    pub rating: Option<String>,
+    pub rating_comment: Option<String>,
+    /// Kept off the public page.
+    pub rating_hidden: bool,
+    pub rated_at: Option<String>,
 }
 
 impl From<&dom::Attention> for Attention {
@@ -437,6 +516,10 @@ impl From<&dom::Attention> for Attention {
             closed_at: opt_time(a.closed_at),
             close_reason: a.close_reason.clone(),
             first_response_at: opt_time(a.first_response_at),
+            rating: a.rating.map(|r| r.as_str().to_string()),
+            rating_comment: a.rating_comment.clone(),
+            rating_hidden: a.rating_hidden,
+            rated_at: opt_time(a.rated_at),
         }
     }
 }
@@ -544,6 +627,88 @@ impl From<&dom::Message> for Message {
             reply_to: m.reply_to,
             client_msg_id: m.client_msg_id.clone(),
             created_at: time(m.created_at),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- templates, identities
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Template {
+    pub id: Id,
+    pub channel_id: Id,
+    pub name: String,
+    /// Language code (`es`, `en_US`).
+    pub language: String,
+    /// `marketing` | `utility` | `authentication` | empty
+    pub category: String,
+    /// The text with `{{1}}`, `{{2}}`… placeholders.
+    pub body: String,
+    /// How many values sending it needs; null when the body has placeholders Charla cannot
+    /// fill (named ones).
+    pub param_count: Option<usize>,
+    /// `approved` | `pending` | `rejected`: only approved templates can be sent.
+    pub status: String,
+    pub rejection_reason: Option<String>,
+    /// True when it comes from the provider (synced), false when made in Charla.
+    pub synced: bool,
+    pub updated_at: String,
+}
+
+impl From<&dom::Template> for Template {
+    fn from(t: &dom::Template) -> Template {
+        Template {
+            id: t.id,
+            channel_id: t.channel_id,
+            name: t.name.clone(),
+            language: t.language.clone(),
+            category: t.category.clone(),
+            body: t.body.clone(),
+            param_count: charla_core::templates::param_count(&t.body).ok(),
+            status: t.status.as_str().into(),
+            rejection_reason: t.rejection_reason.clone(),
+            synced: t.provider_id.is_some(),
+            updated_at: time(t.updated_at),
+        }
+    }
+}
+
+/// One identity of a contact on one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactIdentity {
+    pub id: Id,
+    pub channel_id: Id,
+    /// `whatsapp` | `telegram` | `instagram` | `api` | …
+    pub channel_kind: String,
+    pub channel_name: String,
+    /// WhatsApp: the wa_id (phone digits); Telegram: the user (or chat) id; Instagram: the
+    /// Instagram-scoped id; API: the integrator's id.
+    pub external_id: String,
+    /// The name the channel gives (WhatsApp profile name, Telegram first and last name).
+    pub name: String,
+    /// Telegram or Instagram username.
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub conversation_id: Option<Id>,
+}
+
+impl From<&charla_store::IdentityDetails> for ContactIdentity {
+    fn from(d: &charla_store::IdentityDetails) -> ContactIdentity {
+        ContactIdentity {
+            id: d.identity.id,
+            channel_id: d.identity.channel_id,
+            channel_kind: d.channel_kind.as_str().into(),
+            channel_name: d.channel_name.clone(),
+            external_id: d.identity.external_id.clone(),
+            name: d.identity.name.clone(),
+            username: d.profile.username.clone(),
+            first_name: d.profile.first_name.clone(),
+            last_name: d.profile.last_name.clone(),
+            phone: d.profile.phone.clone(),
+            conversation_id: d.conversation_id,
         }
     }
 }

@@ -311,7 +311,11 @@ impl Connection {
         if !self.may_receive(e) {
             return Ok(());
         }
-        let frame = json!({"seq": e.seq, "type": e.kind, "data": crate::wire::event_data(&e.kind, &e.payload)});
+        let mut data = crate::wire::event_data(&e.kind, &e.payload);
+        if e.kind.starts_with("conversation.") {
+            self.state.fill_reply_window(e.workspace_id, &mut data).await;
+        }
+        let frame = json!({"seq": e.seq, "type": e.kind, "data": data});
         self.send_json(socket, frame).await?;
         if e.kind.starts_with("conversation.") || e.kind == "message.created" {
             self.counts_changed();

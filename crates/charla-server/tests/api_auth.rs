@@ -290,6 +290,7 @@ async fn openapi_lists_every_route() {
         ("get", "/api/v1/attachments/{id}/download"),
         ("get", "/api/v1/notifications"),
         ("post", "/api/v1/notifications/{id}/read"),
+        ("get", "/api/v1/reports/operators"),
     ];
     for (method, path) in want {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the document");

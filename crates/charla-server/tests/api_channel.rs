@@ -32,6 +32,7 @@ async fn send_outbound(running: &Running, fx: &Fixture, conversation_id: Id, tex
                 reply_to: None,
                 client_msg_id: None,
                 attachment_ids: vec![],
+                template: None,
             },
             charla_server::state::now_ms(),
         )

@@ -238,6 +238,8 @@ const ROWS: &[Row] = &[
     // notifications
     row("get", "/api/v1/notifications", T::None, None, ALL_200),
     row("post", "/api/v1/notifications/{id}/read", T::Notification, None, [204, 404, 404, 404, 404, 404, 404, 401]),
+    // reports
+    row("get", "/api/v1/reports/operators", T::None, None, [200, 403, 403, 403, 200, 403, 200, 401]),
     // realtime (not a WebSocket request: 400 once authenticated)
     row("get", "/api/v1/ws", T::None, None, [400, 400, 400, 400, 400, 400, 400, 401]),
 ];

@@ -44,6 +44,7 @@ async fn restart_scenario(backend: Backend) {
                 reply_to: None,
                 client_msg_id: Some("c-1".into()),
                 attachment_ids: vec![],
+                template: None,
             },
             charla_server::state::now_ms(),
         )

@@ -350,6 +350,27 @@ pub struct ContactQuery {
     pub limit: i64,
 }
 
+/// One operator's figures over a report period: the attentions assigned to them that were
+/// opened in it (see [`Store::operator_report`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorStats {
+    pub user_id: Id,
+    /// Attentions handled: assigned to the operator, opened in the period.
+    pub attentions: i64,
+    /// Of those, how many got a first response.
+    pub responded: i64,
+    /// First-response time (`first_response_at - opened_at`) over the responded ones.
+    pub first_response_median_ms: Option<i64>,
+    pub first_response_avg_ms: Option<i64>,
+    /// Rated attentions, by rating (hidden ratings count: hiding is for the public page).
+    pub satisfied: i64,
+    pub neutral: i64,
+    pub dissatisfied: i64,
+}
+
+/// Longest rating comment kept.
+pub const RATING_COMMENT_MAX_CHARS: usize = 2000;
+
 /// The persistence interface. Implementations: [`sql::SqliteStore`], [`sql::PgStore`].
 ///
 /// Conventions: every method is scoped by `workspace_id` where the object belongs to one, and
@@ -442,6 +463,12 @@ pub trait Store: Send + Sync + 'static {
     /// The list row of one conversation for a user (contact, read state, draft).
     async fn conversation_row(&self, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow>;
     async fn list_attentions(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>>;
+    /// Per-operator figures over the attentions opened in `[from, to)`, ordered by user id;
+    /// operators without attentions in the period are absent.
+    async fn operator_report(&self, workspace_id: Id, from: Millis, to: Millis) -> StoreResult<Vec<OperatorStats>>;
+    /// The contact's rating of an attention (rating again replaces it); the comment is trimmed
+    /// (blank: none) and at most [`RATING_COMMENT_MAX_CHARS`] characters, else `Invalid`.
+    async fn rate_attention(&self, workspace_id: Id, attention_id: Id, rating: Rating, comment: Option<String>, hidden: bool, now: Millis) -> StoreResult<Attention>;
     /// An inbound message: dedup by provider id; finds or creates the identity, contact and
     /// conversation; opens or wakes the attention (routing it in `auto` channels); a blocked
     /// contact's message is kept hidden and causes no events. Emits conversation/message

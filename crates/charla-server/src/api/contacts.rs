@@ -27,6 +27,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_contact_tags))
         .routes(routes!(contact_conversations))
         .routes(routes!(hidden_messages))
+        .routes(routes!(contact_identities))
+        .routes(routes!(merge_contact))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The contact merged into this one (it is deleted; its identities and conversations
+    /// move here).
+    pub contact_id: Id,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -334,7 +343,7 @@ pub async fn contact_conversations(
     let mut out = Vec::new();
     for c in convs.into_iter().filter(|c| me.viewer.can_see(&c.access())) {
         let row = state.store.conversation_row(me.user.id, c).await?;
-        out.push(wire::conversation_from_row(&row));
+        out.push(state.with_reply_window(me.user.workspace_id, wire::conversation_from_row(&row)).await);
     }
     Ok(axum::Json(out))
 }
@@ -363,4 +372,54 @@ pub async fn hidden_messages(
     }
     let list = state.store.list_hidden_messages(me.user.workspace_id, id, page_limit(params.limit, 50, 200)).await?;
     Ok(axum::Json(list.iter().map(wire::Message::from).collect()))
+}
+
+/// The contact's identities on each channel (WhatsApp number and profile name, Telegram user
+/// and username, Instagram user...), each with its conversation.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/identities", tag = "contacts",
+    params(("id" = i64, Path, description = "contact id")),
+    responses((status = 200, body = Vec<wire::ContactIdentity>), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn contact_identities(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Id>,
+) -> ApiResult<axum::Json<Vec<wire::ContactIdentity>>> {
+    visible_contact(&state, &me, id).await?;
+    let list = state.store.contact_identities(me.user.workspace_id, id).await?;
+    Ok(axum::Json(list.iter().map(wire::ContactIdentity::from).collect()))
+}
+
+/// Merges another contact (`contact_id`) into this one: the same person on several channels.
+/// This contact keeps its fields and takes the other's where its own are empty, the union of
+/// tags, and `blocked` if either was; the other's identities and conversations move here and it
+/// is deleted. The caller must see both.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/merge", tag = "contacts",
+    params(("id" = i64, Path, description = "the contact that stays")),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, body = wire::Contact),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "invalid_merge (a contact into itself)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge_contact(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Id>,
+    Json(req): Json<MergeRequest>,
+) -> ApiResult<axum::Json<wire::Contact>> {
+    visible_contact(&state, &me, id).await?;
+    if req.contact_id == id {
+        return Err(ApiError::unprocessable("invalid_merge", "a contact cannot be merged into itself"));
+    }
+    visible_contact(&state, &me, req.contact_id).await?;
+    let written =
+        state.store.merge_contacts(me.user.workspace_id, id, req.contact_id, crate::state::now_ms()).await?;
+    state.publish(written.events).await;
+    Ok(axum::Json(wire::Contact::from(&written.value)))
 }

@@ -78,7 +78,7 @@ pub struct ConversationListParams {
     sort: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// 1..200, default 50.
+    /// 1..100, default 50.
     limit: Option<i64>,
 }
 
@@ -154,7 +154,7 @@ pub fn parse_filter(pairs: &[(String, String)]) -> ApiResult<ConversationFilter>
             }
             "cursor" if !v.is_empty() => f.cursor = Some(v.to_string()),
             "limit" if !v.is_empty() => {
-                f.limit = page_limit(Some(v.trim().parse::<i64>().map_err(|_| bad_param(k, v))?), 50, 200)
+                f.limit = page_limit(Some(v.trim().parse::<i64>().map_err(|_| bad_param(k, v))?), 50, 100)
             }
             _ => {}
         }
@@ -195,8 +195,12 @@ pub async fn list_conversations(
         StoreError::Invalid("invalid_cursor", m) => ApiError::bad_request("invalid_cursor", m),
         e => e.into(),
     })?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in &page.items {
+        items.push(state.with_reply_window(me.user.workspace_id, wire::conversation_from_row(row)).await);
+    }
     Ok(axum::Json(wire::ConversationPage {
-        items: page.items.iter().map(wire::conversation_from_row).collect(),
+        items,
         counts: wire::Counts::from(&page.counts),
         next_cursor: page.next_cursor,
     }))
@@ -209,7 +213,7 @@ pub(crate) async fn conversation_answer(
     conv: Conversation,
 ) -> ApiResult<axum::Json<wire::Conversation>> {
     let row = state.store.conversation_row(me.user.id, conv).await?;
-    Ok(axum::Json(wire::conversation_from_row(&row)))
+    Ok(axum::Json(state.with_reply_window(me.user.workspace_id, wire::conversation_from_row(&row)).await))
 }
 
 #[utoipa::path(
@@ -318,7 +322,7 @@ pub async fn assign(
         conversation_answer(&state, &me, written.value).await
     } else {
         // Handed to someone else: the caller no longer sees it; answer the summary only.
-        Ok(axum::Json(wire::conversation_summary(&written.value)))
+        Ok(axum::Json(state.with_reply_window(me.user.workspace_id, wire::conversation_summary(&written.value)).await))
     }
 }
 
@@ -759,7 +763,7 @@ mod tests {
         assert_eq!(f.owned_by_bot, Some(false));
         assert_eq!(f.from, Some(1_704_067_200_000));
         assert_eq!(f.sort, Sort::LastActivity);
-        assert_eq!(f.limit, 200);
+        assert_eq!(f.limit, 100);
         assert_eq!(parse_filter(&pairs(&[("tag", "none")])).map(|f| f.tag).ok(), Some(TagFilter::None));
         assert_eq!(parse_filter(&pairs(&[("tag", "pinned")])).map(|f| f.tag).ok(), Some(TagFilter::PinnedOnly));
     }

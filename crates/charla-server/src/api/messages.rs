@@ -54,6 +54,20 @@ pub struct SendMessage {
     /// Uploaded attachments (`POST /api/v1/attachments`) to send with it.
     #[serde(default)]
     pub attachment_ids: Vec<Id>,
+    /// Send a template of the conversation's channel instead of free text (the only thing
+    /// WhatsApp accepts once its 24-hour window is closed). `text` is then ignored: the
+    /// message's text is the template's body with the parameters filled in.
+    pub template: Option<SendTemplate>,
+}
+
+/// Which template, by id or by name and language, with the values of `{{1}}`, `{{2}}`…
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SendTemplate {
+    pub id: Option<Id>,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    #[serde(default)]
+    pub params: Vec<String>,
 }
 
 /// History, newest first.
@@ -122,7 +136,25 @@ pub async fn send_message(
             format!("at most {MAX_ATTACHMENTS} attachments per message"),
         ));
     }
-    if req.text.trim().is_empty() && attachment_ids.is_empty() {
+    let mut text = req.text;
+    let template = match req.template {
+        Some(t) => {
+            if kind != MessageKind::Outbound {
+                return Err(ApiError::unprocessable("invalid_kind", "a note cannot be sent from a template"));
+            }
+            if !attachment_ids.is_empty() {
+                return Err(ApiError::unprocessable(
+                    "invalid_template_message",
+                    "a template message cannot carry attachments",
+                ));
+            }
+            let (rendered, reference) = fill_template(&state, ws, conv.channel_id, t).await?;
+            text = rendered;
+            Some(reference)
+        }
+        None => None,
+    };
+    if text.trim().is_empty() && attachment_ids.is_empty() {
         return Err(ApiError::unprocessable("empty_message", "the message has no text and no attachment"));
     }
     let client_msg_id = req.client_msg_id.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
@@ -130,8 +162,9 @@ pub async fn send_message(
         return Err(ApiError::unprocessable("invalid_client_msg_id", "client_msg_id is at most 200 bytes"));
     }
     match kind {
+        _ if template.is_some() => {}
         MessageKind::Note => {
-            let length = req.text.chars().count();
+            let length = text.chars().count();
             if length > MAX_NOTE_CHARS {
                 return Err(ApiError::unprocessable(
                     "message_too_long",
@@ -141,7 +174,7 @@ pub async fn send_message(
         }
         _ => {
             let channel = state.store.get_channel(ws, conv.channel_id).await?;
-            check_message_length(channel.kind, channel.max_message_length, &req.text).map_err(|e| {
+            check_message_length(channel.kind, channel.max_message_length, &text).map_err(|e| {
                 ApiError::unprocessable(
                     "message_too_long",
                     format!(
@@ -199,10 +232,11 @@ pub async fn send_message(
                 conversation_id: id,
                 author,
                 kind,
-                text: req.text,
+                text,
                 reply_to: req.reply_to,
                 client_msg_id,
                 attachment_ids,
+                template,
             },
             now_ms(),
         )
@@ -210,4 +244,47 @@ pub async fn send_message(
     state.publish(written.events).await;
     state.jobs_wake.notify_one();
     Ok((StatusCode::CREATED, axum::Json(wire::Message::from(&written.value))))
+}
+
+/// The template's body filled with the parameters, and the reference the outbox sends.
+async fn fill_template(
+    state: &AppState,
+    workspace_id: Id,
+    channel_id: Id,
+    req: SendTemplate,
+) -> ApiResult<(String, charla_core::TemplateRef)> {
+    let template = match (req.id, req.name.as_deref().map(str::trim), req.language.as_deref().map(str::trim)) {
+        (Some(id), _, _) => match state.store.get_template(workspace_id, id).await {
+            Ok(t) if t.channel_id == channel_id => Some(t),
+            Ok(_) | Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        (None, Some(name), language) => {
+            let list = state.store.list_templates(workspace_id, channel_id).await?;
+            let mut matching = list.into_iter().filter(|t| t.name == name && language.is_none_or(|l| t.language == l));
+            let first = matching.next();
+            if first.is_some() && language.is_none() && matching.next().is_some() {
+                return Err(ApiError::unprocessable(
+                    "invalid_template",
+                    format!("template {name:?} exists in several languages: say which"),
+                ));
+            }
+            first
+        }
+        (None, None, _) => {
+            return Err(ApiError::unprocessable("invalid_template", "template needs an id, or a name and language"));
+        }
+    };
+    let t = template.ok_or_else(|| {
+        ApiError::unprocessable("invalid_template", "no such template on this conversation's channel")
+    })?;
+    if t.status != charla_core::TemplateStatus::Approved {
+        return Err(ApiError::unprocessable(
+            "template_not_approved",
+            format!("template {:?} is {}; only approved templates can be sent", t.name, t.status),
+        ));
+    }
+    let text = charla_core::templates::render(&t.body, &req.params)
+        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    Ok((text, charla_core::TemplateRef { name: t.name, language: t.language, params: req.params }))
 }

@@ -26,8 +26,10 @@ pub mod conversations;
 pub mod health;
 pub mod messages;
 pub mod notifications;
+pub mod reports;
 pub mod tags;
 pub mod teams;
+pub mod templates;
 pub mod users;
 
 /// Every `/api/v1` route, with its OpenAPI description.
@@ -46,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(attachments::router())
         .merge(notifications::router())
+        .merge(templates::router())
+        .merge(reports::router())
 }
 
 /// Settings writes need `manage_settings` (admins have it).

@@ -25,14 +25,14 @@ const PREVIEW_CHARS: usize = 200;
 
 /// What the conversation rules need to know about a channel.
 #[derive(Debug, Clone)]
-struct ChannelRules {
+pub(crate) struct ChannelRules {
     workspace_id: Id,
     kind: ChannelKind,
     routing_mode: RoutingMode,
     max_message_length: i64,
     auto_close_after_secs: Option<i64>,
     response_time_limit_secs: i64,
-    active: bool,
+    pub active: bool,
 }
 
 pub(crate) async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<ChannelRules> {

@@ -897,7 +897,7 @@ pub(crate) async fn patch_contact(
     Ok(contact)
 }
 
-async fn contact_updated_event(c: &mut AnyConnection, contact: &Contact, now: Millis) -> StoreResult<Event> {
+pub(crate) async fn contact_updated_event(c: &mut AnyConnection, contact: &Contact, now: Millis) -> StoreResult<Event> {
     insert_event(c, contact.workspace_id, "contact.updated", None, None, to_json(contact)?, now).await
 }
 

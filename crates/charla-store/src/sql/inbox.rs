@@ -21,8 +21,8 @@ pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.workspace_id, m.conversation_i
      m.kind, m.author_type, m.author_id, m.author_name, m.text, m.reply_to, m.client_msg_id, m.provider_id, \
      m.status, m.error, m.created_at";
 
-pub(crate) const ATTENTION_COLUMNS: &str =
-    "id, conversation_id, status, assignee_id, team_id, opened_at, closed_at, close_reason, first_response_at";
+pub(crate) const ATTENTION_COLUMNS: &str = "id, conversation_id, status, assignee_id, team_id, opened_at, closed_at, \
+     close_reason, first_response_at, rating, rating_comment, rating_hidden, rated_at";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, workspace_id, channel_id, external_id, contact_id, name";
 
@@ -97,6 +97,15 @@ pub(crate) fn attention_from_row(row: &AnyRow) -> StoreResult<Attention> {
         closed_at: col(row, "closed_at")?,
         close_reason: col(row, "close_reason")?,
         first_response_at: col(row, "first_response_at")?,
+        rating: match col::<Option<String>>(row, "rating")? {
+            Some(r) => Some(
+                Rating::parse(&r).ok_or_else(|| StoreError::Database(format!("column rating: unknown value {r:?}")))?,
+            ),
+            None => None,
+        },
+        rating_comment: col(row, "rating_comment")?,
+        rating_hidden: col_bool(row, "rating_hidden")?,
+        rated_at: col(row, "rated_at")?,
     })
 }
 

@@ -20,6 +20,7 @@ mod conversations;
 mod directory;
 mod inbox;
 mod jobs;
+mod reports;
 mod messengers;
 mod rows;
 
@@ -188,10 +189,12 @@ impl SqlStore {
         let migrations: &[(i64, &str)] = match self.dialect {
             Dialect::Sqlite => &[
                 (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+                (2, include_str!("../../migrations/sqlite/0002_reports.sql")),
                 (3, include_str!("../../migrations/sqlite/0003_messengers.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
+                (2, include_str!("../../migrations/postgres/0002_reports.sql")),
                 (3, include_str!("../../migrations/postgres/0003_messengers.sql")),
             ],
         };
@@ -660,8 +663,14 @@ impl Store for SqlStore {
     async fn list_attentions(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Vec<Attention>> {
         inbox::list_attentions(self, workspace_id, conversation_id).await
     }
+    async fn operator_report(&self, workspace_id: Id, from: Millis, to: Millis) -> StoreResult<Vec<OperatorStats>> {
+        reports::operator_report(self, workspace_id, from, to).await
+    }
+    async fn rate_attention(&self, workspace_id: Id, attention_id: Id, rating: Rating, comment: Option<String>, hidden: bool, now: Millis) -> StoreResult<Attention> {
+        reports::rate_attention(self, workspace_id, attention_id, rating, comment, hidden, now).await
+    }
     async fn ingest_inbound(&self, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
-        conversations::ingest_inbound(self, msg, now).await
+        conversations::ingest_inbound(self, msg, InboundExtra::default(), now).await
     }
     async fn send_message(&self, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>> {
         conversations::send_message(self, workspace_id, msg, now).await
@@ -746,5 +755,42 @@ impl Store for SqlStore {
     }
     async fn finish_delivery(&self, job: &Job, outcome: DeliveryOutcome, now: Millis) -> StoreResult<Written<Message>> {
         conversations::finish_delivery(self, job.clone(), outcome, now).await
+    }
+
+    async fn ingest_inbound_with(&self, msg: InboundMessage, extra: InboundExtra, now: Millis) -> StoreResult<Written<Ingested>> {
+        conversations::ingest_inbound(self, msg, extra, now).await
+    }
+    async fn ingest_event(&self, event: InboundEvent, now: Millis) -> StoreResult<Written<Option<Message>>> {
+        messengers::ingest_event(self, event, now).await
+    }
+    async fn find_by_provider_id(&self, channel_id: Id, provider_id: &str) -> StoreResult<Option<Message>> {
+        messengers::find_by_provider_id(self, channel_id, provider_id).await
+    }
+    async fn update_status_by_provider_id(&self, channel_id: Id, provider_id: &str, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Option<Message>>> {
+        messengers::update_status_by_provider_id(self, channel_id, provider_id, status, error, now).await
+    }
+    async fn add_provider_ids(&self, channel_id: Id, message_id: Id, provider_ids: &[String]) -> StoreResult<()> {
+        messengers::add_provider_ids(self, channel_id, message_id, provider_ids).await
+    }
+    async fn contact_identities(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<IdentityDetails>> {
+        messengers::contact_identities(self, workspace_id, contact_id).await
+    }
+    async fn merge_contacts(&self, workspace_id: Id, into_id: Id, from_id: Id, now: Millis) -> StoreResult<Written<Contact>> {
+        messengers::merge_contacts(self, workspace_id, into_id, from_id, now).await
+    }
+    async fn list_templates(&self, workspace_id: Id, channel_id: Id) -> StoreResult<Vec<Template>> {
+        messengers::list_templates(self, workspace_id, channel_id).await
+    }
+    async fn get_template(&self, workspace_id: Id, id: Id) -> StoreResult<Template> {
+        messengers::get_template(self, workspace_id, id).await
+    }
+    async fn sync_templates(&self, workspace_id: Id, channel_id: Id, templates: Vec<TemplateInput>, now: Millis) -> StoreResult<Vec<Template>> {
+        messengers::sync_templates(self, workspace_id, channel_id, templates, now).await
+    }
+    async fn save_template(&self, workspace_id: Id, channel_id: Id, template: TemplateInput, now: Millis) -> StoreResult<Template> {
+        messengers::save_template(self, workspace_id, channel_id, template, now).await
+    }
+    async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
+        messengers::delete_template(self, workspace_id, id).await
     }
 }

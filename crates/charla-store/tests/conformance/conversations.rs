@@ -89,6 +89,7 @@ pub fn outgoing(conversation_id: Id, author: &User, kind: MessageKind, text: &st
         reply_to: None,
         client_msg_id: None,
         attachment_ids: Vec::new(),
+        template: None,
     }
 }
 

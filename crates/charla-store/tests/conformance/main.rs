@@ -12,3 +12,5 @@ mod retention;
 mod smoke;
 mod conversations;
 mod inbox;
+mod reports;
+mod messengers;
