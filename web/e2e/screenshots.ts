@@ -72,6 +72,8 @@ try {
 
   const browser = await launch();
   const shot = async (page: import('playwright-core').Page, name: string) => {
+    // Let pop-in/fade animations finish so the picture shows what a person sees.
+    await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getTiming().iterations !== Infinity).map((a) => a.finished)));
     await page.screenshot({ path: `${dir}/${name}.png` });
     console.log(`${dir}/${name}.png`);
   };
