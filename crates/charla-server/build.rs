@@ -1,4 +1,5 @@
-//! Builds the operator web app (`web/` → `web/dist`) that `src/web.rs` embeds.
+//! Builds the operator web app (`web/` → `web/dist`) that `src/web.rs` embeds, and the website
+//! chat widget (`web/widget` → `web/dist-widget`) that `src/visitor/pages.rs` embeds.
 //!
 //! Runs `npm ci` when `web/node_modules` is missing or older than `web/package-lock.json`, and
 //! `npm run build` when a web source is newer than `web/dist/index.html`. Needs Node.js 20+
@@ -11,7 +12,8 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// What `npm run build` reads (directories are scanned recursively).
-const INPUTS: &[&str] = &["src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts"];
+const INPUTS: &[&str] =
+    &["src", "widget", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=CHARLA_SKIP_WEB_BUILD");

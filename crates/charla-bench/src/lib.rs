@@ -16,6 +16,9 @@
 //! bench working, and checks only the shape of what it reports.
 
 pub mod client;
+pub mod dataset;
+pub mod idle;
+pub mod inbox;
 pub mod ingest;
 pub mod report;
 pub mod server;
@@ -45,6 +48,9 @@ impl StoreKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScenarioKind {
     Ingest,
+    Idle,
+    Inbox,
+    Reports,
     Startup,
 }
 
@@ -80,7 +86,7 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "full")]
     pub size: Size,
     /// Scenarios to run (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "ingest,startup")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ingest,idle,inbox,reports,startup")]
     pub only: Vec<ScenarioKind>,
     /// Remove everything the run created, the dataset included (what the test suite wants).
     #[arg(long)]
@@ -100,6 +106,24 @@ pub struct BenchArgs {
     /// Ingest: length of the steady-rate run, in seconds.
     #[arg(long)]
     pub steady_secs: Option<f64>,
+    /// Idle: WebSocket connections held.
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Inbox dataset: conversations.
+    #[arg(long)]
+    pub conversations: Option<u64>,
+    /// Inbox dataset: messages.
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Inbox dataset: operators (agents).
+    #[arg(long)]
+    pub operators: Option<u64>,
+    /// Inbox dataset: conversations of 1,000 messages.
+    #[arg(long)]
+    pub long_conversations: Option<u64>,
+    /// Inbox and reports: timed requests per query.
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Start-up: server starts measured per database.
     #[arg(long)]
     pub starts: Option<usize>,
@@ -116,6 +140,10 @@ pub struct Sizes {
     pub ingest_secs: f64,
     pub steady_rate: u64,
     pub steady_secs: f64,
+    pub connections: usize,
+    pub dataset: dataset::Spec,
+    pub samples: usize,
+    pub report_samples: usize,
     pub starts: usize,
 }
 
@@ -128,6 +156,15 @@ impl Sizes {
                 ingest_secs: 15.0,
                 steady_rate: 1_000,
                 steady_secs: 10.0,
+                connections: 50_000,
+                dataset: dataset::Spec {
+                    conversations: 1_000_000,
+                    messages: 10_000_000,
+                    operators: 200,
+                    long_conversations: 20,
+                },
+                samples: 200,
+                report_samples: 5,
                 starts: 5,
             },
             Size::Tiny => Sizes {
@@ -136,6 +173,10 @@ impl Sizes {
                 ingest_secs: 10.0,
                 steady_rate: 200,
                 steady_secs: 1.0,
+                connections: 40,
+                dataset: dataset::Spec { conversations: 500, messages: 5_000, operators: 10, long_conversations: 1 },
+                samples: 5,
+                report_samples: 2,
                 starts: 2,
             },
         };
@@ -153,6 +194,25 @@ impl Sizes {
         }
         if let Some(v) = args.steady_secs {
             s.steady_secs = v;
+        }
+        if let Some(v) = args.connections {
+            s.connections = v.max(1);
+        }
+        if let Some(v) = args.conversations {
+            s.dataset.conversations = v;
+        }
+        if let Some(v) = args.messages {
+            s.dataset.messages = v;
+        }
+        if let Some(v) = args.operators {
+            s.dataset.operators = v.max(1);
+        }
+        if let Some(v) = args.long_conversations {
+            s.dataset.long_conversations = v;
+        }
+        if let Some(v) = args.samples {
+            s.samples = v.max(1);
+            s.report_samples = v.clamp(1, 20);
         }
         if let Some(v) = args.starts {
             s.starts = v.max(1);
@@ -172,6 +232,8 @@ pub struct Backend {
     scratch: PathBuf,
     pg_admin_url: String,
     pg_databases: Vec<String>,
+    /// Folders and files to remove at cleanup (the dataset with `--cleanup`).
+    remove: Vec<PathBuf>,
     counter: usize,
 }
 
@@ -183,6 +245,7 @@ impl Backend {
             scratch,
             pg_admin_url: args.postgres_url.clone(),
             pg_databases: Vec::new(),
+            remove: Vec::new(),
             counter: 0,
         };
         if kind == StoreKind::Postgres {
@@ -237,11 +300,47 @@ impl Backend {
         Ok(Target { exe: self.exe.clone(), data, database_url })
     }
 
-    /// Drops the scratch databases.
+    /// Whether a dataset's database exists and holds conversations.
+    pub async fn dataset_present(&self, target: &Target) -> bool {
+        use sqlx::Connection;
+        match self.kind {
+            StoreKind::Sqlite => target.data.join("charla.db").exists(),
+            StoreKind::Postgres => {
+                let Some(url) = &target.database_url else { return false };
+                let Ok(mut conn) = sqlx::PgConnection::connect(url).await else { return false };
+                let n: Result<i64, _> =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM conversations LIMIT 1) x").fetch_one(&mut conn).await;
+                let _ = conn.close().await;
+                matches!(n, Ok(1))
+            }
+        }
+    }
+
+    /// Drops database `db` if it exists and creates it empty.
+    pub async fn recreate_database(&mut self, db: &str) -> anyhow::Result<()> {
+        self.pg_admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await?;
+        self.pg_admin(&format!("CREATE DATABASE {db}")).await
+    }
+
+    /// Removes these at cleanup too.
+    pub fn forget_on_cleanup(&mut self, db: Option<String>, dir: Option<PathBuf>, file: Option<PathBuf>) {
+        self.pg_databases.extend(db);
+        self.remove.extend(dir);
+        self.remove.extend(file);
+    }
+
+    /// Drops the scratch databases (and what [`Backend::forget_on_cleanup`] named).
     pub async fn cleanup(&mut self) {
         for db in std::mem::take(&mut self.pg_databases) {
             if let Err(e) = self.pg_admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await {
                 eprintln!("warning: cannot drop database {db}: {e}");
+            }
+        }
+        for path in std::mem::take(&mut self.remove) {
+            if path.is_dir() {
+                server::remove_dir(&path);
+            } else if path.exists() {
+                let _ = std::fs::remove_file(&path);
             }
         }
     }
@@ -320,17 +419,38 @@ async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, repor
         );
         existing = Some(ingest::run(backend, sizes, report).await.context("ingest scenario")?);
     }
-    if wants(ScenarioKind::Startup) {
-        println!("startup: {} starts per database", sizes.starts);
-        let existing = match existing.take() {
-            Some(t) => t,
+    if wants(ScenarioKind::Idle) {
+        println!("idle: {} connections", sizes.connections);
+        let target = match &existing {
+            Some(t) => t.clone(),
             None => {
-                let t = backend.fresh("existing").await?;
+                let t = backend.fresh("idle").await?;
                 t.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
                 t
             }
         };
-        startup::run(backend, sizes, &existing, report).await.context("startup scenario")?;
+        idle::run(backend, sizes.connections, &target, report).await.context("idle scenario")?;
+    }
+    let (inbox, reports, startup) =
+        (wants(ScenarioKind::Inbox), wants(ScenarioKind::Reports), wants(ScenarioKind::Startup));
+    if inbox || reports || startup {
+        let (target, facts) = dataset::ensure(backend, &args.data, sizes.dataset, args.reuse, args.cleanup)
+            .await
+            .context("inbox dataset")?;
+        if startup {
+            println!("startup: {} starts per database", sizes.starts);
+            startup::run(backend, sizes, &target, report).await.context("startup scenario")?;
+        }
+        if inbox || reports {
+            println!("inbox/reports: {} samples per query", sizes.samples);
+            let server = server::Server::start(&target).await?;
+            let result =
+                inbox::run(backend.name(), &server, &facts, sizes.samples, sizes.report_samples, (inbox, reports), report)
+                    .await
+                    .context("inbox scenario");
+            server.stop().await?;
+            result?;
+        }
     }
     Ok(())
 }

@@ -80,11 +80,7 @@ pub enum Reassign {
 pub const CLOSE_REASON_TRANSFERRED: &str = "transferred";
 pub const CLOSE_REASON_INACTIVITY: &str = "inactivity";
 
-pub fn reassign(
-    status: Status,
-    current: (Option<Id>, Option<Id>),
-    new: (Option<Id>, Option<Id>),
-) -> Reassign {
+pub fn reassign(status: Status, current: (Option<Id>, Option<Id>), new: (Option<Id>, Option<Id>)) -> Reassign {
     if current == new {
         return Reassign::Nothing;
     }

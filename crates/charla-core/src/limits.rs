@@ -29,11 +29,7 @@ pub fn check_message_length(kind: ChannelKind, limit: i64, text: &str) -> Result
 
 pub fn check_canned_response(text: &str) -> Result<(), TooLong> {
     let length = text.chars().count();
-    if length > CANNED_RESPONSE_MAX {
-        Err(TooLong { limit: CANNED_RESPONSE_MAX, length })
-    } else {
-        Ok(())
-    }
+    if length > CANNED_RESPONSE_MAX { Err(TooLong { limit: CANNED_RESPONSE_MAX, length }) } else { Ok(()) }
 }
 
 #[cfg(test)]
@@ -46,10 +42,7 @@ mod tests {
         assert!(check_message_length(ChannelKind::Api, 2000, &text).is_ok());
         assert!(check_message_length(ChannelKind::Website, 2000, &text).is_ok());
         let over = format!("{text}c");
-        assert_eq!(
-            check_message_length(ChannelKind::Api, 2000, &over),
-            Err(TooLong { limit: 2000, length: 2001 })
-        );
+        assert_eq!(check_message_length(ChannelKind::Api, 2000, &over), Err(TooLong { limit: 2000, length: 2001 }));
         assert!(check_message_length(ChannelKind::Instagram, 2000, &text).is_err());
     }
 

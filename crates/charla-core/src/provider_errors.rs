@@ -69,7 +69,9 @@ pub fn whatsapp(http_status: Option<u16>, code: Option<i64>, details: Option<&st
         ),
         131030 | 131021 => ProviderError::never(d("invalid recipient")),
         133010 => ProviderError::never("the business phone number is not registered on WhatsApp"),
-        190 | 0 => ProviderError::never("bad access token: it expired or was revoked; update the channel's access token"),
+        190 | 0 => {
+            ProviderError::never("bad access token: it expired or was revoked; update the channel's access token")
+        }
         3 | 10 | 200..=299 => {
             ProviderError::never("permission denied: the access token lacks the WhatsApp messaging permission")
         }
@@ -108,7 +110,10 @@ pub fn telegram(error_code: i64, description: &str, retry_after: Option<i64>) ->
     match error_code {
         429 => {
             let secs = retry_after.unwrap_or(1).max(1);
-            ProviderError { reason: format!("rate limited by Telegram (retry after {secs} s)"), retry: Retry::AfterSecs(secs) }
+            ProviderError {
+                reason: format!("rate limited by Telegram (retry after {secs} s)"),
+                retry: Retry::AfterSecs(secs),
+            }
         }
         401 | 404 => ProviderError::never("bad bot token: Telegram does not accept it; update the channel's bot token"),
         403 if has("blocked by the user") => ProviderError::never("the contact blocked the bot"),
@@ -137,7 +142,12 @@ pub fn telegram(error_code: i64, description: &str, retry_after: Option<i64>) ->
 
 /// An Instagram (Messenger Platform / Graph API) error answer `{error: {message, code,
 /// error_subcode}}`.
-pub fn instagram(http_status: Option<u16>, code: Option<i64>, subcode: Option<i64>, message: Option<&str>) -> ProviderError {
+pub fn instagram(
+    http_status: Option<u16>,
+    code: Option<i64>,
+    subcode: Option<i64>,
+    message: Option<&str>,
+) -> ProviderError {
     let d = |reason: &str| with_details(reason, message);
     let outside_window = subcode == Some(2_018_278)
         || message.is_some_and(|m| m.to_ascii_lowercase().contains("outside of allowed window"));
@@ -153,7 +163,9 @@ pub fn instagram(http_status: Option<u16>, code: Option<i64>, subcode: Option<i6
         100 if subcode == Some(2_018_001) => ProviderError::never("invalid recipient: no matching Instagram user"),
         551 => ProviderError::never("the contact is not available: they may have blocked or restricted the account"),
         190 => ProviderError::never("bad access token: it expired or was revoked; update the channel's access token"),
-        10 | 200..=299 => ProviderError::never("permission denied: the page token lacks Instagram messaging permission"),
+        10 | 200..=299 => {
+            ProviderError::never("permission denied: the page token lacks Instagram messaging permission")
+        }
         4 | 17 | 32 | 613 => ProviderError::backoff("rate limited by Instagram; trying again later"),
         1 | 2 => ProviderError::backoff(d("Instagram had a temporary problem")),
         100 => ProviderError::never(d("invalid parameter")),
@@ -170,6 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn whatsapp_codes() {
         // (http, code, details, reason contains, retryable)
         let cases: &[(Option<u16>, Option<i64>, Option<&str>, &str, bool)] = &[
@@ -226,9 +239,17 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn instagram_errors() {
         let cases: &[(Option<u16>, Option<i64>, Option<i64>, Option<&str>, &str, bool)] = &[
-            (Some(400), Some(10), Some(2_018_278), Some("(#10) This message is sent outside of allowed window."), "24-hour", false),
+            (
+                Some(400),
+                Some(10),
+                Some(2_018_278),
+                Some("(#10) This message is sent outside of allowed window."),
+                "24-hour",
+                false,
+            ),
             (Some(400), Some(100), Some(2_018_001), Some("No matching user found"), "invalid recipient", false),
             (Some(400), Some(551), None, Some("This person isn't available right now."), "not available", false),
             (Some(401), Some(190), None, None, "bad access token", false),

@@ -220,10 +220,7 @@ mod tests {
     fn filled_body_limit() {
         let body = format!("{}{{{{1}}}}", "x".repeat(1000));
         assert!(render(&body, &s(&[&"y".repeat(24)])).is_ok());
-        assert_eq!(
-            render(&body, &s(&[&"y".repeat(25)])),
-            Err(TemplateError::TooLong { limit: 1024, length: 1025 })
-        );
+        assert_eq!(render(&body, &s(&[&"y".repeat(25)])), Err(TemplateError::TooLong { limit: 1024, length: 1025 }));
         // Characters, not bytes.
         assert!(render(&"ж".repeat(1024), &[]).is_ok());
     }

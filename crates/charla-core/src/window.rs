@@ -56,8 +56,7 @@ pub fn check_outbound(
     Err(match kind {
         ChannelKind::Whatsapp => WindowClosed {
             code: "whatsapp_window_closed",
-            message: "more than 24 hours since the contact's last message: WhatsApp only accepts templates now"
-                .into(),
+            message: "more than 24 hours since the contact's last message: WhatsApp only accepts templates now".into(),
         },
         _ => WindowClosed {
             code: "instagram_window_closed",
@@ -89,6 +88,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn outbound_rule() {
         use ChannelKind::*;
         // (kind, last inbound, now, template, allowed)

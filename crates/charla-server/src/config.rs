@@ -45,6 +45,29 @@ pub struct Config {
     /// A send that must wait longer than this for a limit is put back in the outbox instead
     /// of waiting in the worker.
     pub max_inline_wait: Duration,
+    /// The address visitors and operators reach this server at (`https://chat.example.com`):
+    /// website channels' snippet and chat link use it. None: the address of the request that
+    /// created or changed the channel.
+    pub public_url: Option<String>,
+    /// MaxMind-format GeoIP database (GeoLite2-Country or -City) for the country rules of
+    /// website channels; None: visitors' countries are unknown.
+    pub geoip_db: Option<PathBuf>,
+    /// SMTP server for transcripts, lettre's URL form (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host:465`, `smtp://127.0.0.1:25`); None: no e-mail is sent.
+    pub smtp_url: Option<String>,
+    /// The sender of transcripts.
+    pub smtp_from: String,
+    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For` (and the public
+    /// address from `X-Forwarded-Host`/`-Proto`).
+    pub trust_proxy: bool,
+    /// Largest file a website visitor may send.
+    pub visitor_max_upload_bytes: usize,
+    /// Visitor requests: a burst of this many, then this many a second, per client address…
+    pub visitor_burst_per_ip: u32,
+    pub visitor_rate_per_ip: f64,
+    /// … and per visitor.
+    pub visitor_burst_per_visitor: u32,
+    pub visitor_rate_per_visitor: f64,
 }
 
 impl Default for Config {
@@ -71,6 +94,16 @@ impl Default for Config {
             telegram_group_interval: Duration::from_secs(3),
             whatsapp_per_number_per_sec: 80.0,
             max_inline_wait: Duration::from_secs(2),
+            public_url: None,
+            geoip_db: None,
+            smtp_url: None,
+            smtp_from: "Charla <charla@localhost>".into(),
+            trust_proxy: false,
+            visitor_max_upload_bytes: 10 * 1024 * 1024,
+            visitor_burst_per_ip: 120,
+            visitor_rate_per_ip: 5.0,
+            visitor_burst_per_visitor: 60,
+            visitor_rate_per_visitor: 2.0,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod signature;
 pub mod state;
+pub mod visitor;
 pub mod web;
 pub mod wire;
 pub mod ws;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api_router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(ws::router())
+        .merge(visitor::api_router())
         .split_for_parts();
     let openapi_json = Arc::new(openapi.clone());
     let router = Router::new()
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             }),
         )
         .merge(hooks::router())
+        .merge(visitor::router(state.clone()))
         .route("/healthz", get(api::health::healthz))
         .route("/metrics", get(api::health::metrics))
         // The operator web app at `/` (and its pages); unknown /api and /hooks paths stay JSON 404s.

@@ -58,11 +58,32 @@ pub struct OutboundAuthor {
 
 /// Makes one delivery attempt for a claimed `deliver` job and records its outcome.
 pub async fn deliver(state: &AppState, job: &Job) -> Result<(), StoreError> {
+    // A batch's jobs run concurrently but are loaded one after the other, in claim order (oldest
+    // first), and each takes its conversation's turn before the next is loaded: messages to one
+    // messenger chat leave in the order they were written even while they wait for its limit.
+    let loading = state.send_limits.loading().await;
     let delivery = match state.store.delivery(job).await {
         Ok(d) => d,
         // The message is gone (conversation deleted): the store dropped the job.
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
+    };
+    let key = format!("conversation:{}", delivery.conversation.id);
+    let mut turn = Box::pin(async {
+        match delivery.channel.kind {
+            ChannelKind::Whatsapp | ChannelKind::Telegram | ChannelKind::Instagram => {
+                Some(state.send_limits.turn(&key).await)
+            }
+            _ => None,
+        }
+    });
+    // The first poll queues this job for its turn; only then may the next job load, so the
+    // order holds while this one waits.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(turn.as_mut().poll(cx))).await;
+    drop(loading);
+    let _turn = match first {
+        std::task::Poll::Ready(guard) => guard,
+        std::task::Poll::Pending => turn.await,
     };
     let outcome = attempt(state, &delivery, job.attempts).await;
     match &outcome {

@@ -1,8 +1,8 @@
 use crate::bus::{self, Bus};
 use crate::config::Config;
 use anyhow::Context;
-use charla_store::sql::{Options, SqlStore};
 use charla_core::{ChannelKind, Id};
+use charla_store::sql::{Options, SqlStore};
 use charla_store::{Event, Store};
 use std::sync::Arc;
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Messengers' send limits (token buckets per bot, chat, number).
     pub send_limits: Arc<crate::channels::SendLimits>,
+    /// The website channel's visitor side: GeoIP, rate limits, mail (see [`crate::visitor`]).
+    pub visitor: Arc<crate::visitor::VisitorState>,
     /// Channel kinds by id (a kind never changes), for the reply window of conversations.
     channel_kinds: Arc<std::sync::RwLock<std::collections::HashMap<Id, ChannelKind>>>,
 }
@@ -40,7 +42,9 @@ impl AppState {
             .timeout(config.delivery_timeout)
             .user_agent(concat!("Charla/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let visitor = Arc::new(crate::visitor::VisitorState::new(&config)?);
         Ok(AppState {
+            visitor,
             store,
             bus,
             config: Arc::new(config),
@@ -80,7 +84,11 @@ impl AppState {
     }
 
     /// Fills the reply window of a conversation's wire shape (`reply_window_expires_at`).
-    pub async fn with_reply_window(&self, workspace_id: Id, mut c: crate::wire::Conversation) -> crate::wire::Conversation {
+    pub async fn with_reply_window(
+        &self,
+        workspace_id: Id,
+        mut c: crate::wire::Conversation,
+    ) -> crate::wire::Conversation {
         if let Some(kind) = self.channel_kind(workspace_id, c.channel_id).await {
             c.set_reply_window(kind);
         }

@@ -136,6 +136,15 @@ pub struct Channel {
     /// in the answers of creation and `rotate-secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_token: Option<String>,
+    /// Website: the line to paste into a page's `<head>` to put the chat on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_snippet: Option<String>,
+    /// Website: a page where the chat opens full-screen (to send by e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_link: Option<String>,
+    /// Website: the widget's options and rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<crate::visitor::settings::WebsiteView>,
 }
 
 /// A non-secret text field of a channel's settings.
@@ -156,7 +165,11 @@ impl Channel {
             | dom::ChannelKind::Instagram => Some(format!("/hooks/{}/{}", c.kind.as_str(), c.id)),
             dom::ChannelKind::Website | dom::ChannelKind::Email => None,
         };
+        let (embed_snippet, chat_link, website) = crate::visitor::settings::wire_parts(c);
         Channel {
+            embed_snippet,
+            chat_link,
+            website,
             webhook_url_to_configure,
             phone_number_id: setting(&settings, "phone_number_id"),
             business_account_id: setting(&settings, "business_account_id"),

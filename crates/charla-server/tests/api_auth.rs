@@ -290,6 +290,13 @@ async fn openapi_lists_every_route() {
         ("get", "/api/v1/attachments/{id}/download"),
         ("get", "/api/v1/notifications"),
         ("post", "/api/v1/notifications/{id}/read"),
+        ("post", "/api/v1/channels/{id}/test-connection"),
+        ("get", "/api/v1/channels/{id}/templates"),
+        ("post", "/api/v1/channels/{id}/templates"),
+        ("post", "/api/v1/channels/{id}/templates/sync"),
+        ("delete", "/api/v1/templates/{id}"),
+        ("get", "/api/v1/contacts/{id}/identities"),
+        ("post", "/api/v1/contacts/{id}/merge"),
         ("get", "/api/v1/reports/operators"),
     ];
     for (method, path) in want {

@@ -50,7 +50,8 @@ async fn channels_secret_members_and_visibility(s: &TestServer) {
 
     // Validation.
     for (body, want) in [
-        (json!({"kind": "telegram", "name": "T"}), "unsupported_channel_kind"),
+        (json!({"kind": "email", "name": "T"}), "unsupported_channel_kind"),
+        (json!({"kind": "telegram", "name": "T"}), "invalid_bot_token"),
         (json!({"kind": "fax", "name": "T"}), "unsupported_channel_kind"),
         (json!({"kind": "api", "name": "T", "webhook_url": "ftp://x.example"}), "invalid_webhook_url"),
         (json!({"kind": "api", "name": "T", "webhook_url": "not a url"}), "invalid_webhook_url"),

@@ -59,6 +59,8 @@ enum T {
     Notification,
     /// Sent in `Conv`.
     Attachment,
+    /// A template of the agents' channel, made anew for every call.
+    TemplateFresh,
 }
 
 struct Row {
@@ -140,6 +142,20 @@ const ROWS: &[Row] = &[
     row("get", "/api/v1/channels/{id}/members", T::Channel, None, WS_200),
     row("get", "/api/v1/channels/{id}/members", T::ChannelHidden, None, HIDDEN_CHANNEL),
     row("put", "/api/v1/channels/{id}/members", T::ChannelFresh, Some(r#"{"user_ids": AGENTS}"#), SETTINGS_200),
+    // an API channel has no provider: 422 once allowed
+    row("post", "/api/v1/channels/{id}/test-connection", T::Channel, None, [422, 403, 403, 403, 422, 403, 404, 401]),
+    // templates
+    row("get", "/api/v1/channels/{id}/templates", T::Channel, None, WS_200),
+    row("get", "/api/v1/channels/{id}/templates", T::ChannelHidden, None, HIDDEN_CHANNEL),
+    row(
+        "post",
+        "/api/v1/channels/{id}/templates",
+        T::Channel,
+        Some(r#"{"name": "UNIQUE", "language": "es", "body": "Hola {{1}}"}"#),
+        [201, 403, 403, 403, 201, 403, 404, 401],
+    ),
+    row("post", "/api/v1/channels/{id}/templates/sync", T::Channel, None, [422, 403, 403, 403, 422, 403, 404, 401]),
+    row("delete", "/api/v1/templates/{id}", T::TemplateFresh, None, SETTINGS_204),
     // contacts
     row("get", "/api/v1/contacts", T::None, None, ALL_200),
     row("post", "/api/v1/contacts", T::None, Some(r#"{"name": "UNIQUE"}"#), ALL_201),
@@ -150,6 +166,8 @@ const ROWS: &[Row] = &[
     row("put", "/api/v1/contacts/{id}/tags", T::Contact, Some(r#"{"tag_ids": [TAG]}"#), CONTACT_200),
     row("get", "/api/v1/contacts/{id}/conversations", T::Contact, None, CONTACT_200),
     row("get", "/api/v1/contacts/{id}/hidden-messages", T::Contact, None, [200, 404, 403, 404, 403, 404, 404, 401]),
+    row("get", "/api/v1/contacts/{id}/identities", T::Contact, None, CONTACT_200),
+    row("post", "/api/v1/contacts/{id}/merge", T::ContactFresh, Some(r#"{"contact_id": FRESHCONTACT}"#), CONTACT_200),
     // tags
     row("get", "/api/v1/tags", T::None, None, ALL_200),
     row("post", "/api/v1/tags", T::None, Some(r#"{"name": "UNIQUE"}"#), SETTINGS_CREATE),
@@ -357,6 +375,22 @@ async fn target(s: &TestServer, fx: &Fixture, t: T) -> Id {
         T::Group => fx.group.id,
         T::Notification => fx.notification,
         T::Attachment => fx.attachment,
+        T::TemplateFresh => {
+            let t = charla_store::TemplateInput {
+                name: unique("t").to_lowercase(),
+                language: "es".into(),
+                category: String::new(),
+                body: "Hola".into(),
+                status: TemplateStatus::Approved,
+                rejection_reason: None,
+                provider_id: None,
+            };
+            store
+                .save_template(ws, fx.channel.id, t, charla_server::state::now_ms())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .id
+        }
     }
 }
 
@@ -366,8 +400,15 @@ async fn call(s: &TestServer, fx: &Fixture, r: &Row, actor: Option<&User>, token
     if r.body == Some("UPLOAD") {
         return s.upload(token, "a.txt", "text/plain", b"hello").await;
     }
+    let fresh_contact = match r.body {
+        Some(b) if b.contains("FRESHCONTACT") => {
+            fresh_conv(s, fx, Some(fx.admin.id)).await.contact_id.unwrap_or_else(|| panic!("contact"))
+        }
+        _ => 0,
+    };
     let body = r.body.map(|b| {
         let text = b
+            .replace("FRESHCONTACT", &fresh_contact.to_string())
             .replace("UNIQUE", &unique("u").to_lowercase())
             .replace("ADMINEMAIL", &fx.admin.email)
             .replace("PASSWORD", PASSWORD)

@@ -371,6 +371,91 @@ pub struct OperatorStats {
 /// Longest rating comment kept.
 pub const RATING_COMMENT_MAX_CHARS: usize = 2000;
 
+/// How many page views of a visitor are kept (the newest).
+pub const PAGE_VIEWS_KEPT: i64 = 15;
+
+/// A visitor of a website channel, known from their first page view on (before they write).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebsiteVisitor {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub channel_id: Id,
+    /// Their identity's external id on the channel once they write; what their signed token
+    /// names.
+    pub external_id: String,
+    /// ISO 3166-1 alpha-2, from GeoIP.
+    pub country: Option<String>,
+    /// The e-mail the visitor left.
+    pub email: Option<String>,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+}
+
+/// A page a visitor viewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageView {
+    pub url: String,
+    pub title: String,
+    pub viewed_at: Millis,
+}
+
+/// A visitor with their last page views (newest first) and their conversation, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitorDetails {
+    pub visitor: WebsiteVisitor,
+    pub page_views: Vec<PageView>,
+    pub conversation: Option<Conversation>,
+}
+
+/// Who could take a new chat of a website channel now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelAvailability {
+    /// Active members whose effective presence is online.
+    pub online: i64,
+    /// Of those, how many have room for one more open attention (`max_concurrent`).
+    pub with_capacity: i64,
+}
+
+/// Ratings counted by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RatingCounts {
+    pub satisfied: i64,
+    pub neutral: i64,
+    pub dissatisfied: i64,
+}
+
+impl RatingCounts {
+    pub fn total(&self) -> i64 {
+        self.satisfied + self.neutral + self.dissatisfied
+    }
+    pub fn add(&mut self, r: Rating) {
+        match r {
+            Rating::Satisfied => self.satisfied += 1,
+            Rating::Neutral => self.neutral += 1,
+            Rating::Dissatisfied => self.dissatisfied += 1,
+        }
+    }
+}
+
+/// One operator's ratings on a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRatings {
+    pub user_id: Id,
+    /// The name shown to customers.
+    pub name: String,
+    pub counts: RatingCounts,
+}
+
+/// What a channel's public ratings page shows: ratings not hidden, never their comments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RatingsSummary {
+    pub counts: RatingCounts,
+    /// By operator (the attention's assignee), most rated first.
+    pub operators: Vec<OperatorRatings>,
+    /// The latest ratings, newest first.
+    pub last: Vec<(Rating, Millis)>,
+}
+
 /// The persistence interface. Implementations: [`sql::SqliteStore`], [`sql::PgStore`].
 ///
 /// Conventions: every method is scoped by `workspace_id` where the object belongs to one, and
@@ -569,4 +654,38 @@ pub trait Store: Send + Sync + 'static {
     /// Adds or replaces one template (same channel, name and language).
     async fn save_template(&self, workspace_id: Id, channel_id: Id, template: TemplateInput, now: Millis) -> StoreResult<Template>;
     async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
+
+    // --- website channel (live chat widget)
+    /// Records that a visitor of a website channel is on a page: creates the visitor when
+    /// new, updates country and last-seen time, appends the page view (keeping the newest
+    /// [`PAGE_VIEWS_KEPT`]). `NotFound` for an unknown or inactive channel.
+    async fn record_visit(&self, channel_id: Id, external_id: &str, country: Option<String>, page: Option<PageView>, now: Millis) -> StoreResult<WebsiteVisitor>;
+    /// A visitor with their page views and conversation; None when unknown.
+    async fn website_visitor(&self, channel_id: Id, external_id: &str) -> StoreResult<Option<VisitorDetails>>;
+    /// The visitor behind a conversation of a website channel; None for other conversations.
+    async fn conversation_visitor(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Option<VisitorDetails>>;
+    /// Keeps the e-mail a visitor left (None clears it).
+    async fn set_visitor_email(&self, channel_id: Id, external_id: &str, email: Option<String>, now: Millis) -> StoreResult<WebsiteVisitor>;
+    /// What a contact sees of their conversation: inbound and outbound messages (never notes,
+    /// event lines or hidden messages), oldest first; after `after_id` (the first `limit`
+    /// ones) or else the `limit` newest before `before_id`.
+    async fn contact_messages(&self, conversation_id: Id, after_id: Option<Id>, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>>;
+    /// The contact's receipt for the outbound messages of their conversation up to `up_to_id`
+    /// (`delivered` or `read`): statuses never move backwards; emits `message.updated` for
+    /// each message changed (at most 500 a call).
+    async fn contact_receipt(&self, conversation_id: Id, up_to_id: Id, status: MessageStatus, now: Millis) -> StoreResult<Written<Vec<Message>>>;
+    /// The contact ended the chat: an event line says so and the current attention closes.
+    /// `Invalid("already_closed")` when it is not open or snoozed.
+    async fn contact_ended(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Conversation>>;
+    /// A system `event` line in a conversation (the visitor left an e-mail, rated the chat…).
+    async fn add_event_line(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Message>>;
+    /// Keeps a rating off (or puts it back on) the channel's public ratings page.
+    async fn set_rating_hidden(&self, workspace_id: Id, attention_id: Id, hidden: bool) -> StoreResult<Attention>;
+    /// Adds (`join`) or removes the user from the channel's members; emits `channel.updated`
+    /// when that changes something.
+    async fn join_channel(&self, workspace_id: Id, channel_id: Id, user_id: Id, join: bool, now: Millis) -> StoreResult<Written<Channel>>;
+    /// Members who could take a new chat now (online, with capacity).
+    async fn channel_availability(&self, channel_id: Id, now: Millis) -> StoreResult<ChannelAvailability>;
+    /// The channel's ratings that are not hidden, for its public page.
+    async fn channel_ratings(&self, workspace_id: Id, channel_id: Id, last: i64) -> StoreResult<RatingsSummary>;
 }

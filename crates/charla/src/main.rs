@@ -68,6 +68,22 @@ struct ServeArgs {
     /// Mark the session cookie Secure (serve behind HTTPS).
     #[arg(long, env = "CHARLA_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// This server's public address (`https://chat.example.com`), used in website channels'
+    /// snippet and chat link.
+    #[arg(long, env = "CHARLA_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A MaxMind-format GeoIP database file (GeoLite2-Country) for website channels' country rules.
+    #[arg(long, env = "CHARLA_GEOIP_DB")]
+    geoip_db: Option<PathBuf>,
+    /// SMTP server for chat transcripts: `smtp://user:pass@host:587?tls=required`, `smtps://host:465`...
+    #[arg(long, env = "CHARLA_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of the e-mails (`Support <support@example.com>`).
+    #[arg(long, env = "CHARLA_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// Behind a reverse proxy: trust X-Forwarded-For/-Host/-Proto.
+    #[arg(long, env = "CHARLA_TRUST_PROXY")]
+    trust_proxy: bool,
 }
 
 impl StoreArgs {
@@ -103,7 +119,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen: args.listen,
                 nats_url: args.nats_url,
                 secure_cookies: args.secure_cookies,
+                public_url: args.public_url,
+                geoip_db: args.geoip_db,
+                smtp_url: args.smtp_url,
+                trust_proxy: args.trust_proxy,
                 ..args.store.config()
+            };
+            let config = match args.smtp_from {
+                Some(from) => Config { smtp_from: from, ..config },
+                None => config,
             };
             let running = charla_server::start(config).await?;
             println!("charla listening on http://{}", running.addr);

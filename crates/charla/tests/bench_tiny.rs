@@ -53,7 +53,7 @@ fn every_scenario_runs_at_tiny_size_on_both_stores() {
         seen.insert((r["name"].as_str().unwrap_or("").to_string(), r["store"].as_str().unwrap_or("").to_string()));
     }
     for store in ["sqlite", "postgres"] {
-        for name in ["ingest", "startup"] {
+        for name in ["ingest", "idle", "inbox", "reports", "startup"] {
             assert!(seen.contains(&(name.to_string(), store.to_string())), "no {name} figures for {store}: {seen:?}");
         }
     }

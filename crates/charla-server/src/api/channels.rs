@@ -66,6 +66,11 @@ pub struct CreateChannel {
     pub secret_token: Option<String>,
     /// Messengers: the provider's API address, when not the public one (tests, proxies).
     pub api_base_url: Option<String>,
+    /// Website: the widget's options (`button_text`, `button_color`, `header_color`,
+    /// `placeholder`, `allowed_origins`, `rules`, `ratings_page_public`); the welcome message
+    /// is `greeting`.
+    #[schema(value_type = Option<crate::visitor::settings::WebsitePatch>)]
+    pub website: Option<serde_json::Value>,
 }
 
 /// Absent fields stay; `null` clears nullable ones.
@@ -96,6 +101,9 @@ pub struct UpdateChannel {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub api_base_url: Option<Option<String>>,
+    /// Website: options to change (absent ones stay).
+    #[schema(value_type = Option<crate::visitor::settings::WebsitePatch>)]
+    pub website: Option<serde_json::Value>,
 }
 
 /// `POST /channels/{id}/test-connection`, optional body.
@@ -181,25 +189,37 @@ pub async fn list_channels(
 pub async fn create_channel(
     State(state): State<AppState>,
     me: CurrentUser,
+    headers: axum::http::HeaderMap,
     Json(req): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, axum::Json<wire::Channel>)> {
     require_settings(&me)?;
     let kind = match ChannelKind::parse(req.kind.trim()) {
-        Some(k @ (ChannelKind::Api | ChannelKind::Whatsapp | ChannelKind::Telegram | ChannelKind::Instagram)) => k,
+        Some(
+            k @ (ChannelKind::Api
+            | ChannelKind::Whatsapp
+            | ChannelKind::Telegram
+            | ChannelKind::Instagram
+            | ChannelKind::Website),
+        ) => k,
         _ => {
             return Err(ApiError::unprocessable(
                 "unsupported_channel_kind",
                 format!(
-                    "channels of kind {:?} cannot be created through the API (use api, whatsapp, telegram or instagram)",
+                    "channels of kind {:?} cannot be created through the API (use api, website, whatsapp, telegram or instagram)",
                     req.kind
                 ),
             ));
         }
     };
-    let settings = provider_settings(kind, &req)?;
+    let settings = match kind {
+        ChannelKind::Website => crate::visitor::settings::create(&state, &headers, req.website.as_ref())?,
+        _ => provider_settings(kind, &req)?,
+    };
     let name = required_text(&req.name, "name", 200)?;
     let webhook_url = blank_to_none(req.webhook_url).map(|u| check_webhook_url(&u)).transpose()?;
-    let routing_mode = req.routing_mode.as_deref().map(parse_routing).transpose()?.unwrap_or(RoutingMode::Manual);
+    // Website chats go to an available operator unless told otherwise.
+    let default_routing = if kind == ChannelKind::Website { RoutingMode::Auto } else { RoutingMode::Manual };
+    let routing_mode = req.routing_mode.as_deref().map(parse_routing).transpose()?.unwrap_or(default_routing);
     let max_message_length = match req.max_message_length {
         Some(v) => positive(v, "invalid_max_message_length", "max_message_length", 1_000_000)?,
         None => kind.default_max_message_length(),
@@ -263,11 +283,18 @@ pub async fn update_channel(
     State(state): State<AppState>,
     me: CurrentUser,
     Path(id): Path<Id>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<UpdateChannel>,
 ) -> ApiResult<axum::Json<wire::Channel>> {
     let current = visible_channel(&state, &me, id).await?;
     require_settings(&me)?;
-    let settings = updated_settings(&current, &req)?;
+    let settings = match (&req.website, current.kind) {
+        (Some(w), ChannelKind::Website) => Some(crate::visitor::settings::update(&state, &headers, &current, w)?),
+        (Some(_), kind) => {
+            return Err(ApiError::unprocessable("invalid_website", format!("{kind} channels have no website options")));
+        }
+        (None, _) => updated_settings(&current, &req)?,
+    };
     let patch = ChannelPatch {
         name: req.name.as_deref().map(|n| required_text(n, "name", 200)).transpose()?,
         webhook_url: match req.webhook_url {
@@ -434,7 +461,11 @@ fn telegram_secret(v: &Option<String>) -> ApiResult<String> {
 fn bot_token(v: &Option<String>) -> ApiResult<String> {
     let t = required(v, "bot_token", ChannelKind::Telegram)?;
     let ok = t.len() <= 200 && t.contains(':') && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-:".contains(&b));
-    if ok { Ok(t) } else { Err(ApiError::unprocessable("invalid_bot_token", "bot_token must look like 123456:ABC-DEF...")) }
+    if ok {
+        Ok(t)
+    } else {
+        Err(ApiError::unprocessable("invalid_bot_token", "bot_token must look like 123456:ABC-DEF..."))
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> ApiResult<String> {
@@ -487,10 +518,7 @@ fn updated_settings(channel: &Channel, req: &UpdateChannel) -> ApiResult<Option<
     };
     let mut put = |key: &'static str, value: serde_json::Value| -> ApiResult<()> {
         if !allowed.contains(&key) {
-            return Err(ApiError::unprocessable(
-                &format!("invalid_{key}"),
-                format!("{kind} channels have no {key}"),
-            ));
+            return Err(ApiError::unprocessable(&format!("invalid_{key}"), format!("{kind} channels have no {key}")));
         }
         changes.push((key, value));
         Ok(())

@@ -418,8 +418,7 @@ pub async fn merge_contact(
         return Err(ApiError::unprocessable("invalid_merge", "a contact cannot be merged into itself"));
     }
     visible_contact(&state, &me, req.contact_id).await?;
-    let written =
-        state.store.merge_contacts(me.user.workspace_id, id, req.contact_id, crate::state::now_ms()).await?;
+    let written = state.store.merge_contacts(me.user.workspace_id, id, req.contact_id, crate::state::now_ms()).await?;
     state.publish(written.events).await;
     Ok(axum::Json(wire::Contact::from(&written.value)))
 }

@@ -103,7 +103,10 @@ pub async fn create_template(
     charla_core::templates::param_count(&body).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
     let category = req.category.unwrap_or_default().trim().to_ascii_lowercase();
     if !matches!(category.as_str(), "" | "marketing" | "utility" | "authentication") {
-        return Err(ApiError::unprocessable("invalid_category", "category must be marketing, utility or authentication"));
+        return Err(ApiError::unprocessable(
+            "invalid_category",
+            "category must be marketing, utility or authentication",
+        ));
     }
     let input = TemplateInput {
         name,

@@ -134,8 +134,7 @@ async fn profile(state: &AppState, channel: &Channel, cfg: &InstagramConfig, igs
             return None;
         }
     }
-    let request =
-        state.http.get(cfg.url(igsid)).query(&[("fields", "name,username")]).bearer_auth(&cfg.access_token);
+    let request = state.http.get(cfg.url(igsid)).query(&[("fields", "name,username")]).bearer_auth(&cfg.access_token);
     match exchange(state, request).await {
         Ok((status, body)) if (200..300).contains(&status) => Some(IdentityProfile {
             username: body["username"].as_str().map(str::to_string),
@@ -297,8 +296,11 @@ pub(crate) async fn send(state: &AppState, d: &Delivery) -> Result<Vec<String>, 
             "Instagram accepts files only from a public URL; send the text without attachments".into(),
         ));
     }
-    let request =
-        state.http.post(cfg.url(&format!("{}/messages", cfg.page_id))).bearer_auth(&cfg.access_token).json(&message_body(d));
+    let request = state
+        .http
+        .post(cfg.url(&format!("{}/messages", cfg.page_id)))
+        .bearer_auth(&cfg.access_token)
+        .json(&message_body(d));
     let (status, answer) = exchange(state, request).await?;
     if !(200..300).contains(&status) {
         return Err(provider_error(status, &answer));
@@ -309,7 +311,10 @@ pub(crate) async fn send(state: &AppState, d: &Delivery) -> Result<Vec<String>, 
     }
 }
 
-pub(crate) async fn test_connection(state: &AppState, channel: &Channel) -> (super::ConnectionReport, Vec<(&'static str, Value)>) {
+pub(crate) async fn test_connection(
+    state: &AppState,
+    channel: &Channel,
+) -> (super::ConnectionReport, Vec<(&'static str, Value)>) {
     let cfg = match config(channel) {
         Ok(c) => c,
         Err(e) => return (super::ConnectionReport::failed(e), Vec::new()),
@@ -371,13 +376,18 @@ mod tests {
             "IG",
         );
         let Parsed::Message(m) = &parsed[0] else { panic!("message") };
-        assert_eq!((m.provider_id.as_str(), m.text.as_str(), m.contact.external_id.as_str()), ("mid.1", "hola", "igsid-1"));
+        assert_eq!(
+            (m.provider_id.as_str(), m.text.as_str(), m.contact.external_id.as_str()),
+            ("mid.1", "hola", "igsid-1")
+        );
         assert_eq!(m.extra.reply_to_provider_id.as_deref(), Some("mid.0"));
         let Parsed::Message(m) = &parsed[1] else { panic!("message") };
         assert_eq!(m.media[0].source, super::super::MediaSource::Url { url: "https://cdn.example/a.jpg".into() });
         let Parsed::Event(e) = &parsed[2] else { panic!("event") };
         assert_eq!((e.text.as_str(), e.about.as_deref()), ("The contact reacted ❤️", Some("mid.out")));
-        assert!(matches!(&parsed[3], Parsed::Status { provider_id, status: MessageStatus::Read, .. } if provider_id == "mid.out"));
+        assert!(
+            matches!(&parsed[3], Parsed::Status { provider_id, status: MessageStatus::Read, .. } if provider_id == "mid.out")
+        );
         let Parsed::Event(e) = &parsed[4] else { panic!("echo") };
         assert_eq!((e.contact.external_id.as_str(), e.provider_id.as_str()), ("igsid-1", "mid.echo"));
         let Parsed::Event(e) = &parsed[5] else { panic!("deleted") };

@@ -61,10 +61,7 @@ pub(crate) async fn hook_channel(state: &AppState, channel_id: Id, kind: Channel
 
 /// `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` of Meta's webhooks
 /// (WhatsApp, Instagram): the challenge as plain text when the token matches, else 403.
-pub(crate) fn meta_verification(
-    params: &HashMap<String, String>,
-    verify_token: &str,
-) -> axum::response::Response {
+pub(crate) fn meta_verification(params: &HashMap<String, String>, verify_token: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mode = params.get("hub.mode").map(String::as_str);
     let token = params.get("hub.verify_token").map(String::as_str).unwrap_or("");
@@ -145,7 +142,11 @@ pub enum Parsed {
     /// A line in the conversation (reaction, edit, deletion, unsupported type...).
     Event(ParsedEvent),
     /// A receipt for one of our outbound messages.
-    Status { provider_id: String, status: MessageStatus, error: Option<String> },
+    Status {
+        provider_id: String,
+        status: MessageStatus,
+        error: Option<String>,
+    },
     /// Nothing for the inbox (logged with the reason).
     Ignored(String),
 }
@@ -211,6 +212,10 @@ async fn ingest_message(state: &AppState, channel: &Channel, m: ParsedMessage) -
 }
 
 async fn ingest_event(state: &AppState, channel: &Channel, e: ParsedEvent) -> ApiResult<()> {
+    // Stored as a message when it came first (see below): a redelivery adds no line.
+    if state.store.find_by_provider_id(channel.id, &e.provider_id).await?.is_some() {
+        return Ok(());
+    }
     let event = InboundEvent {
         channel_id: channel.id,
         provider_event_id: e.provider_id.clone(),
@@ -407,7 +412,8 @@ impl Multipart {
     }
     pub fn text(mut self, name: &str, value: &str) -> Multipart {
         self.body.extend_from_slice(
-            format!("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n", self.boundary, quoted(name)).as_bytes(),
+            format!("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n", self.boundary, quoted(name))
+                .as_bytes(),
         );
         self.body.extend_from_slice(value.as_bytes());
         self.body.extend_from_slice(b"\r\n");
@@ -457,6 +463,11 @@ pub(crate) async fn attachment_bytes(state: &AppState, a: &charla_core::Attachme
 #[derive(Default)]
 pub struct SendLimits {
     buckets: std::sync::Mutex<HashMap<String, TokenBucket>>,
+    /// One sender at a time per chat, first come first served, so a chat's messages keep
+    /// their order while they wait for its limit.
+    turns: std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Deliveries are loaded one at a time, in the order they were claimed.
+    loads: tokio::sync::Mutex<()>,
 }
 
 /// One limit a send must pass: key, burst, rate per second.
@@ -491,10 +502,31 @@ impl SendLimits {
         Ok(())
     }
 
+    /// Waits to load a delivery (FIFO).
+    pub async fn loading(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.loads.lock().await
+    }
+
+    /// Waits for this key's turn (FIFO); the turn lasts as long as the guard.
+    pub async fn turn(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let Ok(mut map) = self.turns.lock() else {
+                return std::sync::Arc::new(tokio::sync::Mutex::new(())).lock_owned().await;
+            };
+            if map.len() > 10_000 {
+                map.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+            }
+            map.entry(key.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
     /// The provider asked to wait: nothing goes through this key before `until`.
     pub fn block(&self, limit: &Limit, until: Millis) {
         if let Ok(mut map) = self.buckets.lock() {
-            map.entry(limit.key.clone()).or_insert_with(|| TokenBucket::new(limit.burst, limit.per_second)).block_until(until);
+            map.entry(limit.key.clone())
+                .or_insert_with(|| TokenBucket::new(limit.burst, limit.per_second))
+                .block_until(until);
         }
     }
 }
@@ -559,7 +591,11 @@ pub async fn test_connection(
 }
 
 /// Merges keys into the channel's settings.
-pub(crate) async fn remember_settings(state: &AppState, channel: &Channel, learnt: Vec<(&str, Value)>) -> ApiResult<()> {
+pub(crate) async fn remember_settings(
+    state: &AppState,
+    channel: &Channel,
+    learnt: Vec<(&str, Value)>,
+) -> ApiResult<()> {
     let mut settings: serde_json::Map<String, Value> = serde_json::from_str(&channel.settings).unwrap_or_default();
     let mut changed = false;
     for (k, v) in learnt {
@@ -571,7 +607,8 @@ pub(crate) async fn remember_settings(state: &AppState, channel: &Channel, learn
     if !changed {
         return Ok(());
     }
-    let patch = charla_store::ChannelPatch { settings: Some(Value::Object(settings).to_string()), ..Default::default() };
+    let patch =
+        charla_store::ChannelPatch { settings: Some(Value::Object(settings).to_string()), ..Default::default() };
     let written = state.store.update_channel(channel.workspace_id, channel.id, patch).await?;
     state.publish(written.events).await;
     Ok(())
@@ -604,7 +641,11 @@ mod tests {
         let (ct, body) = Multipart::new().text("chat_id", "42").file("photo", "a\"b.png", "image/png", b"PNG").finish();
         let boundary = ct.trim_start_matches("multipart/form-data; boundary=");
         let text = String::from_utf8_lossy(&body);
-        assert!(text.starts_with(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n42\r\n")));
+        assert!(
+            text.starts_with(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n42\r\n"
+            ))
+        );
         assert!(text.contains("filename=\"ab.png\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n"));
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     }

@@ -210,7 +210,8 @@ pub fn parse_update(update: &Value, source: &str) -> Vec<Parsed> {
     if r.is_object() {
         let m = json!({"chat": r["chat"], "from": r["user"], "sender_chat": r["actor_chat"]});
         let Some(from) = sender(&m, source) else { return vec![Parsed::Ignored("a reaction without chat".into())] };
-        let emojis: Vec<&str> = r["new_reaction"].as_array().into_iter().flatten().filter_map(|x| s(x, "emoji")).collect();
+        let emojis: Vec<&str> =
+            r["new_reaction"].as_array().into_iter().flatten().filter_map(|x| s(x, "emoji")).collect();
         let text = if emojis.is_empty() {
             format!("{} removed a reaction", from.name)
         } else {
@@ -222,7 +223,9 @@ pub fn parse_update(update: &Value, source: &str) -> Vec<Parsed> {
     let c = &update["my_chat_member"];
     if c.is_object() {
         let m = json!({"chat": c["chat"], "from": c["from"]});
-        let Some(from) = sender(&m, source) else { return vec![Parsed::Ignored("a member update without chat".into())] };
+        let Some(from) = sender(&m, source) else {
+            return vec![Parsed::Ignored("a member update without chat".into())];
+        };
         let status = s(&c["new_chat_member"], "status").unwrap_or("");
         let text = match (from.is_group, status) {
             (false, "kicked") => format!("{} blocked the bot", from.name),
@@ -335,8 +338,13 @@ fn parse_message(m: &Value, source: &str) -> Parsed {
         }
     } else if m["poll"].is_object() {
         let p = &m["poll"];
-        let options: Vec<String> =
-            p["options"].as_array().into_iter().flatten().filter_map(|o| s(o, "text")).map(|o| format!("• {o}")).collect();
+        let options: Vec<String> = p["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| s(o, "text"))
+            .map(|o| format!("• {o}"))
+            .collect();
         text = format!("📊 {}\n{}", s(p, "question").unwrap_or("Poll"), options.join("\n"));
     } else if m["dice"].is_object() {
         text = format!("{} {}", s(&m["dice"], "emoji").unwrap_or("🎲"), m["dice"]["value"]);
@@ -399,7 +407,9 @@ pub(crate) async fn file_request(
 
 fn error_of(status: u16, body: &Value) -> charla_core::provider_errors::ProviderError {
     match body["error_code"].as_i64() {
-        Some(code) => telegram_error(code, s(body, "description").unwrap_or(""), body["parameters"]["retry_after"].as_i64()),
+        Some(code) => {
+            telegram_error(code, s(body, "description").unwrap_or(""), body["parameters"]["retry_after"].as_i64())
+        }
         None => charla_core::provider_errors::from_http_status("Telegram", status),
     }
 }
@@ -451,8 +461,11 @@ fn reply_parameters(d: &Delivery) -> Option<Value> {
 pub(crate) async fn send(state: &AppState, d: &Delivery) -> Result<Vec<String>, SendError> {
     let cfg = config(&d.channel).map_err(SendError::Refused)?;
     let chat_id = d.identity.external_id.clone();
-    let interval =
-        if d.conversation.is_group { state.config.telegram_group_interval } else { state.config.telegram_chat_interval };
+    let interval = if d.conversation.is_group {
+        state.config.telegram_group_interval
+    } else {
+        state.config.telegram_chat_interval
+    };
     let per_bot = state.config.telegram_per_bot_per_sec;
     let bot = Limit { key: format!("tg:{}", d.channel.id), burst: per_bot.max(1.0) as u32, per_second: per_bot };
     let chat = Limit {
@@ -482,7 +495,8 @@ pub(crate) async fn send(state: &AppState, d: &Delivery) -> Result<Vec<String>, 
                 if let Some(r) = reply.take() {
                     form = form.text("reply_parameters", &r.to_string());
                 }
-                let (content_type, body) = form.file(field, &attachment.name, &attachment.content_type, &bytes).finish();
+                let (content_type, body) =
+                    form.file(field, &attachment.name, &attachment.content_type, &bytes).finish();
                 state
                     .http
                     .post(cfg.method_url(method))
@@ -607,49 +621,88 @@ mod tests {
     fn group_messages_and_service_lines() {
         let Parsed::Message(m) = one(json!({"update_id": 11, "message": {"message_id": 7,
             "from": {"id": 43, "first_name": "Luis"}, "chat": {"id": -100123, "type": "supergroup", "title": "Ventas"},
-            "text": "buenas"}})) else { panic!("message") };
+            "text": "buenas"}}))
+        else {
+            panic!("message")
+        };
         assert_eq!((m.provider_id.as_str(), m.is_group), ("-100123:7", true));
         assert_eq!((m.contact.external_id.as_str(), m.contact.name.as_deref()), ("-100123", Some("Ventas")));
         assert_eq!(m.extra.author_name.as_deref(), Some("Luis"));
-        let Parsed::Event(e) = one(json!({"update_id": 12, "message": {"message_id": 8, "from": {"id": 1, "first_name": "Eva"},
+        let Parsed::Event(e) =
+            one(json!({"update_id": 12, "message": {"message_id": 8, "from": {"id": 1, "first_name": "Eva"},
             "chat": {"id": -100123, "type": "supergroup", "title": "Ventas"},
-            "new_chat_members": [{"id": 2, "first_name": "Leo"}]}})) else { panic!("event") };
+            "new_chat_members": [{"id": 2, "first_name": "Leo"}]}}))
+        else {
+            panic!("event")
+        };
         assert_eq!((e.text.as_str(), e.is_group), ("Leo joined the group", true));
     }
 
     #[test]
     fn files_and_other_contents() {
-        let Parsed::Message(m) = one(json!({"update_id": 1, "message": {"message_id": 1, "from": {"id": 1, "first_name": "A"},
+        let Parsed::Message(m) =
+            one(json!({"update_id": 1, "message": {"message_id": 1, "from": {"id": 1, "first_name": "A"},
             "chat": {"id": 1, "type": "private"}, "caption": "mira",
-            "photo": [{"file_id": "small", "file_size": 10}, {"file_id": "big", "file_size": 1000}]}})) else { panic!() };
+            "photo": [{"file_id": "small", "file_size": 10}, {"file_id": "big", "file_size": 1000}]}}))
+        else {
+            panic!()
+        };
         assert_eq!(m.text, "mira");
         assert_eq!(m.media[0].source, MediaSource::Telegram { file_id: "big".into(), size: Some(1000) });
-        let Parsed::Message(m) = one(json!({"update_id": 1, "message": {"message_id": 2, "from": {"id": 1, "first_name": "A"},
-            "chat": {"id": 1, "type": "private"}, "voice": {"file_id": "v1", "mime_type": "audio/ogg", "duration": 3}}})) else { panic!() };
+        let Parsed::Message(m) = one(
+            json!({"update_id": 1, "message": {"message_id": 2, "from": {"id": 1, "first_name": "A"},
+            "chat": {"id": 1, "type": "private"}, "voice": {"file_id": "v1", "mime_type": "audio/ogg", "duration": 3}}}),
+        ) else {
+            panic!()
+        };
         assert_eq!((m.media[0].name.as_str(), m.media[0].label), ("voice.ogg", "voice message"));
-        let Parsed::Message(m) = one(json!({"update_id": 1, "message": {"message_id": 3, "from": {"id": 1, "first_name": "A"},
-            "chat": {"id": 1, "type": "private"}, "contact": {"phone_number": "34600123456", "first_name": "Luis"}}})) else { panic!() };
+        let Parsed::Message(m) =
+            one(json!({"update_id": 1, "message": {"message_id": 3, "from": {"id": 1, "first_name": "A"},
+            "chat": {"id": 1, "type": "private"}, "contact": {"phone_number": "34600123456", "first_name": "Luis"}}}))
+        else {
+            panic!()
+        };
         assert_eq!(m.text, "👤 Luis\n📞 +34600123456");
-        let Parsed::Message(m) = one(json!({"update_id": 1, "message": {"message_id": 4, "from": {"id": 1, "first_name": "A"},
-            "chat": {"id": 1, "type": "private"}, "location": {"latitude": 1.5, "longitude": 2.5}}})) else { panic!() };
+        let Parsed::Message(m) =
+            one(json!({"update_id": 1, "message": {"message_id": 4, "from": {"id": 1, "first_name": "A"},
+            "chat": {"id": 1, "type": "private"}, "location": {"latitude": 1.5, "longitude": 2.5}}}))
+        else {
+            panic!()
+        };
         assert!(m.text.starts_with("📍 Location\n"));
-        let Parsed::Event(e) = one(json!({"update_id": 1, "message": {"message_id": 5, "from": {"id": 1, "first_name": "A"},
-            "chat": {"id": 1, "type": "private"}, "game": {"title": "x"}}})) else { panic!() };
+        let Parsed::Event(e) =
+            one(json!({"update_id": 1, "message": {"message_id": 5, "from": {"id": 1, "first_name": "A"},
+            "chat": {"id": 1, "type": "private"}, "game": {"title": "x"}}}))
+        else {
+            panic!()
+        };
         assert_eq!(e.text, "A sent a message Charla does not support (game)");
     }
 
     #[test]
     fn edits_reactions_membership() {
         let Parsed::Event(e) = one(json!({"update_id": 20, "edited_message": {"message_id": 5, "edit_date": 2,
-            "from": {"id": 42, "first_name": "Ana"}, "chat": {"id": 42, "type": "private"}, "text": "hola!"}})) else { panic!() };
-        assert_eq!((e.provider_id.as_str(), e.text.as_str(), e.about.as_deref()), ("u20", "✏️ Ana edited a message: «hola!»", Some("42:5")));
+            "from": {"id": 42, "first_name": "Ana"}, "chat": {"id": 42, "type": "private"}, "text": "hola!"}}))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (e.provider_id.as_str(), e.text.as_str(), e.about.as_deref()),
+            ("u20", "✏️ Ana edited a message: «hola!»", Some("42:5"))
+        );
         let Parsed::Event(e) = one(json!({"update_id": 21, "message_reaction": {"chat": {"id": 42, "type": "private"},
             "message_id": 9, "user": {"id": 42, "first_name": "Ana"}, "date": 1, "old_reaction": [],
-            "new_reaction": [{"type": "emoji", "emoji": "👍"}]}})) else { panic!() };
+            "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}))
+        else {
+            panic!()
+        };
         assert_eq!((e.text.as_str(), e.about.as_deref()), ("Ana reacted 👍", Some("42:9")));
         let Parsed::Event(e) = one(json!({"update_id": 22, "my_chat_member": {"chat": {"id": 42, "type": "private"},
             "from": {"id": 42, "first_name": "Ana"}, "date": 1, "old_chat_member": {"status": "member"},
-            "new_chat_member": {"status": "kicked"}}})) else { panic!() };
+            "new_chat_member": {"status": "kicked"}}}))
+        else {
+            panic!()
+        };
         assert_eq!(e.text, "Ana blocked the bot");
         assert!(matches!(one(json!({"update_id": 23, "callback_query": {"id": "1"}})), Parsed::Ignored(_)));
         assert!(matches!(one(json!({"nope": 1})), Parsed::Ignored(_)));

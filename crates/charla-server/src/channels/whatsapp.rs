@@ -17,7 +17,7 @@
 //! one's caption when it fits), templates with their body parameters.
 
 use super::{
-    Media, MediaSource, ParsedEvent, ParsedMessage, Parsed, SendError, config_of, exchange, file_name, graph_error,
+    Media, MediaSource, Parsed, ParsedEvent, ParsedMessage, SendError, config_of, exchange, file_name, graph_error,
     hook_channel, ingest, location_text,
 };
 use crate::error::{ApiError, ApiResult};
@@ -175,11 +175,9 @@ async fn route(
 }
 
 async fn on_template_status(state: &AppState, channel: &Channel, value: &Value) -> ApiResult<()> {
-    let (Some(name), Some(language), Some(event)) = (
-        value["message_template_name"].as_str(),
-        value["message_template_language"].as_str(),
-        value["event"].as_str(),
-    ) else {
+    let (Some(name), Some(language), Some(event)) =
+        (value["message_template_name"].as_str(), value["message_template_language"].as_str(), value["event"].as_str())
+    else {
         return Ok(());
     };
     let list = state.store.list_templates(channel.workspace_id, channel.id).await?;
@@ -297,7 +295,9 @@ fn parse_message(m: &Value, names: &HashMap<&str, &str>, source: &str) -> Parsed
                     let r = &i["nfm_reply"];
                     s(r, "body").or(s(r, "response_json")).unwrap_or("").to_string()
                 }
-                other => return event(format!("{who} answered an interactive message ({})", other.unwrap_or("?")), None),
+                other => {
+                    return event(format!("{who} answered an interactive message ({})", other.unwrap_or("?")), None);
+                }
             }
         }
         "button" => s(&m["button"], "text").or(s(&m["button"], "payload")).unwrap_or("").to_string(),
@@ -314,10 +314,8 @@ fn parse_message(m: &Value, names: &HashMap<&str, &str>, source: &str) -> Parsed
             return event(format!("WhatsApp: {body}"), None);
         }
         other => {
-            let why = m["errors"][0]["error_data"]["details"]
-                .as_str()
-                .or(m["errors"][0]["title"].as_str())
-                .unwrap_or(other);
+            let why =
+                m["errors"][0]["error_data"]["details"].as_str().or(m["errors"][0]["title"].as_str()).unwrap_or(other);
             return event(format!("{who} sent a message WhatsApp does not support ({why})"), None);
         }
     };
@@ -351,7 +349,8 @@ fn shared_contacts(list: &Value) -> String {
         let name = s(&c["name"], "formatted_name")
             .map(str::to_string)
             .or_else(|| {
-                let parts: Vec<&str> = [s(&c["name"], "first_name"), s(&c["name"], "last_name")].into_iter().flatten().collect();
+                let parts: Vec<&str> =
+                    [s(&c["name"], "first_name"), s(&c["name"], "last_name")].into_iter().flatten().collect();
                 (!parts.is_empty()).then(|| parts.join(" "))
             })
             .unwrap_or_else(|| "Contact".to_string());
@@ -380,7 +379,8 @@ fn order_text(order: &Value) -> String {
     let mut currencies: Vec<&str> = Vec::new();
     for item in order["product_items"].as_array().into_iter().flatten() {
         let product = s(item, "product_retailer_id").unwrap_or("?");
-        let qty = item["quantity"].as_f64().or_else(|| item["quantity"].as_str().and_then(|q| q.parse().ok())).unwrap_or(1.0);
+        let qty =
+            item["quantity"].as_f64().or_else(|| item["quantity"].as_str().and_then(|q| q.parse().ok())).unwrap_or(1.0);
         let price = item["item_price"].as_f64().or_else(|| item["item_price"].as_str().and_then(|p| p.parse().ok()));
         let currency = s(item, "currency").unwrap_or("");
         if !currencies.contains(&currency) {
@@ -438,7 +438,12 @@ pub(crate) async fn media_request(
     })?;
     if !(200..300).contains(&status) {
         let g = graph_error(&body);
-        return Err(charla_core::provider_errors::whatsapp(Some(status), g.code, g.details.as_deref().or(g.message.as_deref())).reason);
+        return Err(charla_core::provider_errors::whatsapp(
+            Some(status),
+            g.code,
+            g.details.as_deref().or(g.message.as_deref()),
+        )
+        .reason);
     }
     let max = state.config.max_upload_bytes as i64;
     if body["file_size"].as_i64().is_some_and(|n| n > max) {
@@ -470,8 +475,11 @@ fn provider_error(status: u16, body: &Value) -> SendError {
 }
 
 async fn post_message(state: &AppState, cfg: &WhatsappConfig, body: &Value) -> Result<String, SendError> {
-    let request =
-        state.http.post(cfg.url(&format!("{}/messages", cfg.phone_number_id))).bearer_auth(&cfg.access_token).json(body);
+    let request = state
+        .http
+        .post(cfg.url(&format!("{}/messages", cfg.phone_number_id)))
+        .bearer_auth(&cfg.access_token)
+        .json(body);
     let (status, answer) = exchange(state, request).await?;
     if !(200..300).contains(&status) {
         return Err(provider_error(status, &answer));
@@ -584,7 +592,10 @@ pub(crate) async fn send(state: &AppState, d: &Delivery) -> Result<Vec<String>, 
 
 // ---------------------------------------------------------------- account
 
-pub(crate) async fn test_connection(state: &AppState, channel: &Channel) -> (super::ConnectionReport, Vec<(&'static str, Value)>) {
+pub(crate) async fn test_connection(
+    state: &AppState,
+    channel: &Channel,
+) -> (super::ConnectionReport, Vec<(&'static str, Value)>) {
     let cfg = match config(channel) {
         Ok(c) => c,
         Err(e) => return (super::ConnectionReport::failed(e), Vec::new()),
@@ -612,7 +623,9 @@ pub(crate) async fn test_connection(state: &AppState, channel: &Channel) -> (sup
             SendError::Provider(p) => (super::ConnectionReport::failed(p.reason), Vec::new()),
             other => (super::ConnectionReport::failed(format!("{other:?}")), Vec::new()),
         },
-        Err(SendError::Transport(t)) => (super::ConnectionReport::failed(format!("WhatsApp did not answer: {t}")), Vec::new()),
+        Err(SendError::Transport(t)) => {
+            (super::ConnectionReport::failed(format!("WhatsApp did not answer: {t}")), Vec::new())
+        }
         Err(other) => (super::ConnectionReport::failed(format!("{other:?}")), Vec::new()),
     }
 }
@@ -642,7 +655,12 @@ pub async fn fetch_templates(state: &AppState, channel: &Channel) -> Result<Vec<
         })?;
         if !(200..300).contains(&status) {
             let g = graph_error(&body);
-            return Err(charla_core::provider_errors::whatsapp(Some(status), g.code, g.details.as_deref().or(g.message.as_deref())).reason);
+            return Err(charla_core::provider_errors::whatsapp(
+                Some(status),
+                g.code,
+                g.details.as_deref().or(g.message.as_deref()),
+            )
+            .reason);
         }
         for t in body["data"].as_array().into_iter().flatten() {
             if let Some(input) = template_from_provider(t) {
@@ -708,10 +726,30 @@ mod tests {
     #[test]
     fn media_kinds() {
         let cases = [
-            (json!({"type": "image", "image": {"id": "m1", "mime_type": "image/jpeg", "caption": "foto"}}), "image.jpg", "image", "foto"),
-            (json!({"type": "audio", "audio": {"id": "m1", "mime_type": "audio/ogg; codecs=opus", "voice": true}}), "voice.ogg", "voice message", ""),
-            (json!({"type": "document", "document": {"id": "m1", "mime_type": "application/pdf", "filename": "factura.pdf"}}), "factura.pdf", "document", ""),
-            (json!({"type": "sticker", "sticker": {"id": "m1", "mime_type": "image/webp"}}), "sticker.webp", "sticker", ""),
+            (
+                json!({"type": "image", "image": {"id": "m1", "mime_type": "image/jpeg", "caption": "foto"}}),
+                "image.jpg",
+                "image",
+                "foto",
+            ),
+            (
+                json!({"type": "audio", "audio": {"id": "m1", "mime_type": "audio/ogg; codecs=opus", "voice": true}}),
+                "voice.ogg",
+                "voice message",
+                "",
+            ),
+            (
+                json!({"type": "document", "document": {"id": "m1", "mime_type": "application/pdf", "filename": "factura.pdf"}}),
+                "factura.pdf",
+                "document",
+                "",
+            ),
+            (
+                json!({"type": "sticker", "sticker": {"id": "m1", "mime_type": "image/webp"}}),
+                "sticker.webp",
+                "sticker",
+                "",
+            ),
             (json!({"type": "video", "video": {"id": "m1", "mime_type": "video/mp4"}}), "video.mp4", "video", ""),
         ];
         for (extra, name, label, text) in cases {
@@ -730,29 +768,50 @@ mod tests {
     #[test]
     fn locations_contacts_orders() {
         let Parsed::Message(m) = one(json!([{"from": "34600123456", "id": "w", "type": "location",
-            "location": {"latitude": 40.4, "longitude": -3.7, "name": "Oficina", "address": "Calle Mayor 1"}}])) else { panic!() };
+            "location": {"latitude": 40.4, "longitude": -3.7, "name": "Oficina", "address": "Calle Mayor 1"}}]))
+        else {
+            panic!()
+        };
         assert!(m.text.starts_with("📍 Oficina, Calle Mayor 1\nhttps://www.openstreetmap.org/?mlat=40.4&mlon=-3.7"));
         let Parsed::Message(m) = one(json!([{"from": "34600123456", "id": "w", "type": "contacts",
             "contacts": [{"name": {"formatted_name": "Luis Gil"}, "phones": [{"phone": "+34 611 22 33 44", "wa_id": "34611223344"}],
-                          "emails": [{"email": "luis@example.com"}]}]}])) else { panic!() };
+                          "emails": [{"email": "luis@example.com"}]}]}]))
+        else {
+            panic!()
+        };
         assert_eq!(m.text, "👤 Luis Gil\n📞 +34 611 22 33 44\n✉ luis@example.com");
         let Parsed::Message(m) = one(json!([{"from": "34600123456", "id": "w", "type": "order",
             "order": {"catalog_id": "cat1", "text": "sin cebolla", "product_items": [
                 {"product_retailer_id": "SKU-1", "quantity": 2, "item_price": 10.5, "currency": "EUR"},
-                {"product_retailer_id": "SKU-2", "quantity": 1, "item_price": 4, "currency": "EUR"}]}}])) else { panic!() };
-        assert_eq!(m.text, "🛒 Order\n• 2 × SKU-1 — 10.50 EUR\n• 1 × SKU-2 — 4.00 EUR\nTotal: 25.00 EUR\nsin cebolla\n(catalog cat1)");
+                {"product_retailer_id": "SKU-2", "quantity": 1, "item_price": 4, "currency": "EUR"}]}}]))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            m.text,
+            "🛒 Order\n• 2 × SKU-1 — 10.50 EUR\n• 1 × SKU-2 — 4.00 EUR\nTotal: 25.00 EUR\nsin cebolla\n(catalog cat1)"
+        );
         let Parsed::Message(m) = one(json!([{"from": "34600123456", "id": "w", "type": "interactive",
-            "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "Sí, confirmar"}}}])) else { panic!() };
+            "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "Sí, confirmar"}}}]))
+        else {
+            panic!()
+        };
         assert_eq!(m.text, "Sí, confirmar");
     }
 
     #[test]
     fn events_and_statuses() {
         let Parsed::Event(e) = one(json!([{"from": "34600123456", "id": "wamid.r", "type": "reaction",
-            "reaction": {"message_id": "wamid.out", "emoji": "👍"}}])) else { panic!("event") };
+            "reaction": {"message_id": "wamid.out", "emoji": "👍"}}]))
+        else {
+            panic!("event")
+        };
         assert_eq!((e.text.as_str(), e.about.as_deref()), ("Ana reacted 👍", Some("wamid.out")));
         let Parsed::Event(e) = one(json!([{"from": "34600123456", "id": "wamid.u", "type": "unsupported",
-            "errors": [{"code": 131051, "title": "Message type unknown", "error_data": {"details": "Message type is currently not supported."}}]}])) else { panic!("event") };
+            "errors": [{"code": 131051, "title": "Message type unknown", "error_data": {"details": "Message type is currently not supported."}}]}]))
+        else {
+            panic!("event")
+        };
         assert_eq!(e.text, "Ana sent a message WhatsApp does not support (Message type is currently not supported.)");
 
         let statuses = json!({"statuses": [
@@ -760,9 +819,13 @@ mod tests {
             {"id": "wamid.out2", "status": "failed", "errors": [{"code": 131047, "title": "Re-engagement message"}]},
             {"id": "wamid.out3", "status": "deleted"}]});
         let parsed = parse_value(&statuses, "WA");
-        assert!(matches!(&parsed[0], Parsed::Status { provider_id, status: MessageStatus::Delivered, error: None } if provider_id == "wamid.out"));
+        assert!(
+            matches!(&parsed[0], Parsed::Status { provider_id, status: MessageStatus::Delivered, error: None } if provider_id == "wamid.out")
+        );
         match &parsed[1] {
-            Parsed::Status { status: MessageStatus::Failed, error: Some(e), .. } => assert!(e.contains("24-hour window")),
+            Parsed::Status { status: MessageStatus::Failed, error: Some(e), .. } => {
+                assert!(e.contains("24-hour window"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(parsed[2], Parsed::Ignored(_)));

@@ -436,7 +436,12 @@ impl Events {
         Events { workspace_id, now, list: Vec::new() }
     }
 
-    pub(crate) async fn conversation(&mut self, c: &mut AnyConnection, kind: &str, conv: &Conversation) -> StoreResult<()> {
+    pub(crate) async fn conversation(
+        &mut self,
+        c: &mut AnyConnection,
+        kind: &str,
+        conv: &Conversation,
+    ) -> StoreResult<()> {
         let ev = insert_event(c, self.workspace_id, kind, Some(conv.access()), None, to_json(conv)?, self.now).await?;
         self.list.push(ev);
         Ok(())
@@ -1203,7 +1208,7 @@ pub(crate) async fn assign(
 
 /// Closes the current attention (open or snoozed) with `reason`: the history line and the
 /// events go to `events`.
-async fn close_tx(
+pub(crate) async fn close_tx(
     c: &mut AnyConnection,
     conv: &mut Conversation,
     actor: Option<Id>,
@@ -1812,6 +1817,35 @@ pub(crate) async fn finish_delivery(
     result
 }
 
+
+/// Hidden messages (from blocked contacts) are kept for admins for a while, then removed.
+pub(crate) async fn purge_hidden_messages(s: &SqlStore, before: Millis) -> StoreResult<Vec<String>> {
+    s.write(move |c| {
+        Box::pin(async move {
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT a.storage_key FROM attachments a JOIN messages m ON m.id = a.message_id \
+                 WHERE m.hidden = 1 AND m.created_at < $1",
+            )
+            .bind(before)
+            .fetch_all(&mut *c)
+            .await?;
+            sqlx::query(
+                "DELETE FROM attachments WHERE message_id IN \
+                 (SELECT id FROM messages WHERE hidden = 1 AND created_at < $1)",
+            )
+            .bind(before)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("DELETE FROM messages WHERE hidden = 1 AND created_at < $1")
+                .bind(before)
+                .execute(&mut *c)
+                .await?;
+            Ok(keys)
+        })
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1841,29 +1875,4 @@ mod tests {
         assert_eq!(preview(" ", &[]), None);
         assert_eq!(preview(&"ж".repeat(300), &[]).map(|p| p.chars().count()), Some(PREVIEW_CHARS));
     }
-}
-
-/// Hidden messages (from blocked contacts) are kept for admins for a while, then removed.
-pub(crate) async fn purge_hidden_messages(s: &SqlStore, before: Millis) -> StoreResult<Vec<String>> {
-    s.write(move |c| {
-        Box::pin(async move {
-            let keys: Vec<String> = sqlx::query_scalar(
-                "SELECT a.storage_key FROM attachments a JOIN messages m ON m.id = a.message_id \
-                 WHERE m.hidden = 1 AND m.created_at < $1",
-            )
-            .bind(before)
-            .fetch_all(&mut *c)
-            .await?;
-            sqlx::query(
-                "DELETE FROM attachments WHERE message_id IN \
-                 (SELECT id FROM messages WHERE hidden = 1 AND created_at < $1)",
-            )
-            .bind(before)
-            .execute(&mut *c)
-            .await?;
-            sqlx::query("DELETE FROM messages WHERE hidden = 1 AND created_at < $1").bind(before).execute(&mut *c).await?;
-            Ok(keys)
-        })
-    })
-    .await
 }

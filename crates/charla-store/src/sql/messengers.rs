@@ -229,8 +229,10 @@ async fn ingest_event_tx(
     let conv = conversation_from_row(&row)?;
     let blocked = match conv.contact_id {
         Some(id) => {
-            let b: Option<i64> =
-                sqlx::query_scalar("SELECT blocked FROM contacts WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
+            let b: Option<i64> = sqlx::query_scalar("SELECT blocked FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?;
             b.unwrap_or(0) != 0
         }
         None => false,
@@ -266,7 +268,11 @@ async fn ingest_event_tx(
 
 // --- receipts by provider id ---------------------------------------------------------------------
 
-pub(crate) async fn find_by_provider_id(s: &SqlStore, channel_id: Id, provider_id: &str) -> StoreResult<Option<Message>> {
+pub(crate) async fn find_by_provider_id(
+    s: &SqlStore,
+    channel_id: Id,
+    provider_id: &str,
+) -> StoreResult<Option<Message>> {
     let mut c = s.pool.acquire().await?;
     match message_id_by_provider_id(&mut c, channel_id, provider_id).await? {
         Some((id, _)) => load_message(&mut c, id).await,

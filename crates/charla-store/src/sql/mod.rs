@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+pub mod bulk;
 mod conversations;
 mod directory;
 mod inbox;
@@ -23,6 +24,7 @@ mod jobs;
 mod reports;
 mod messengers;
 mod rows;
+mod website;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -191,11 +193,13 @@ impl SqlStore {
                 (1, include_str!("../../migrations/sqlite/0001_init.sql")),
                 (2, include_str!("../../migrations/sqlite/0002_reports.sql")),
                 (3, include_str!("../../migrations/sqlite/0003_messengers.sql")),
+                (4, include_str!("../../migrations/sqlite/0004_website.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
                 (2, include_str!("../../migrations/postgres/0002_reports.sql")),
                 (3, include_str!("../../migrations/postgres/0003_messengers.sql")),
+                (4, include_str!("../../migrations/postgres/0004_website.sql")),
             ],
         };
         let dialect = self.dialect;
@@ -792,5 +796,42 @@ impl Store for SqlStore {
     }
     async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
         messengers::delete_template(self, workspace_id, id).await
+    }
+
+    async fn record_visit(&self, channel_id: Id, external_id: &str, country: Option<String>, page: Option<PageView>, now: Millis) -> StoreResult<WebsiteVisitor> {
+        website::record_visit(self, channel_id, external_id, country, page, now).await
+    }
+    async fn website_visitor(&self, channel_id: Id, external_id: &str) -> StoreResult<Option<VisitorDetails>> {
+        website::website_visitor(self, channel_id, external_id).await
+    }
+    async fn conversation_visitor(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Option<VisitorDetails>> {
+        website::conversation_visitor(self, workspace_id, conversation_id).await
+    }
+    async fn set_visitor_email(&self, channel_id: Id, external_id: &str, email: Option<String>, now: Millis) -> StoreResult<WebsiteVisitor> {
+        website::set_visitor_email(self, channel_id, external_id, email, now).await
+    }
+    async fn contact_messages(&self, conversation_id: Id, after_id: Option<Id>, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>> {
+        website::contact_messages(self, conversation_id, after_id, before_id, limit).await
+    }
+    async fn contact_receipt(&self, conversation_id: Id, up_to_id: Id, status: MessageStatus, now: Millis) -> StoreResult<Written<Vec<Message>>> {
+        website::contact_receipt(self, conversation_id, up_to_id, status, now).await
+    }
+    async fn contact_ended(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Conversation>> {
+        website::contact_ended(self, workspace_id, conversation_id, text, now).await
+    }
+    async fn add_event_line(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Message>> {
+        website::add_event_line(self, workspace_id, conversation_id, text, now).await
+    }
+    async fn set_rating_hidden(&self, workspace_id: Id, attention_id: Id, hidden: bool) -> StoreResult<Attention> {
+        website::set_rating_hidden(self, workspace_id, attention_id, hidden).await
+    }
+    async fn join_channel(&self, workspace_id: Id, channel_id: Id, user_id: Id, join: bool, now: Millis) -> StoreResult<Written<Channel>> {
+        website::join_channel(self, workspace_id, channel_id, user_id, join, now).await
+    }
+    async fn channel_availability(&self, channel_id: Id, now: Millis) -> StoreResult<ChannelAvailability> {
+        website::channel_availability(self, channel_id, now).await
+    }
+    async fn channel_ratings(&self, workspace_id: Id, channel_id: Id, last: i64) -> StoreResult<RatingsSummary> {
+        website::channel_ratings(self, workspace_id, channel_id, last).await
     }
 }

@@ -14,3 +14,4 @@ mod conversations;
 mod inbox;
 mod reports;
 mod messengers;
+mod website;

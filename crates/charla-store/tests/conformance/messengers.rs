@@ -2,7 +2,7 @@
 //! the send is recorded), identity profiles and group authors, provider event lines, merging
 //! contacts.
 
-use crate::conversations::{T0, MIN, assert_invalid, assert_not_found, channel, inbound, kinds, outgoing, send, world};
+use crate::conversations::{MIN, T0, assert_invalid, assert_not_found, channel, inbound, kinds, outgoing, send, world};
 use charla_core::*;
 use charla_store::*;
 use std::sync::Arc;
@@ -14,7 +14,13 @@ async fn messenger(store: &Arc<dyn Store>, ws: Id, kind: ChannelKind, name: &str
     store.create_channel(ch).await.expect("channel")
 }
 
-fn template(name: &str, language: &str, body: &str, status: TemplateStatus, provider_id: Option<&str>) -> TemplateInput {
+fn template(
+    name: &str,
+    language: &str,
+    body: &str,
+    status: TemplateStatus,
+    provider_id: Option<&str>,
+) -> TemplateInput {
     TemplateInput {
         name: name.into(),
         language: language.into(),
@@ -119,11 +125,13 @@ async fn templates_pass_the_whatsapp_window(store: Arc<dyn Store>) {
         ..outgoing(conv.id, &w.ana, MessageKind::Outbound, &"x".repeat(1024))
     };
     store.send_message(w.ws, fits, late).await.expect("1024 fits");
-    let note = NewOutgoing { template: Some(template_ref("x", &[])), ..outgoing(conv.id, &w.ana, MessageKind::Note, "n") };
+    let note =
+        NewOutgoing { template: Some(template_ref("x", &[])), ..outgoing(conv.id, &w.ana, MessageKind::Note, "n") };
     assert_invalid(store.send_message(w.ws, note, late).await, "invalid_kind");
 
     // A new message from the contact reopens the window; a reply quoting it carries its id.
-    let conv = crate::conversations::ingest(&store, inbound(wa.id, "wamid.2", "34600000001", "Lola", "¿y?"), late).await;
+    let conv =
+        crate::conversations::ingest(&store, inbound(wa.id, "wamid.2", "34600000001", "Lola", "¿y?"), late).await;
     let quoted = conv.last_message_id.expect("last");
     let reply = NewOutgoing { reply_to: Some(quoted), ..outgoing(conv.id, &w.ana, MessageKind::Outbound, "sí") };
     let r = store.send_message(w.ws, reply, late + MIN).await.expect("inside the window");
@@ -142,7 +150,8 @@ async fn templates_pass_the_whatsapp_window(store: Arc<dyn Store>) {
     send(&store, w.ws, conv.id, &w.ana, MessageKind::Outbound, "hello", T0 + DAY).await;
     let free = store.send_message(w.ws, outgoing(conv.id, &w.ana, MessageKind::Outbound, "x"), late).await;
     assert_invalid(free, "instagram_window_closed");
-    let t = NewOutgoing { template: Some(template_ref("x", &[])), ..outgoing(conv.id, &w.ana, MessageKind::Outbound, "x") };
+    let t =
+        NewOutgoing { template: Some(template_ref("x", &[])), ..outgoing(conv.id, &w.ana, MessageKind::Outbound, "x") };
     assert_invalid(store.send_message(w.ws, t, late).await, "instagram_window_closed");
     // Telegram has no window.
     let tg = messenger(&store, w.ws, ChannelKind::Telegram, "tg").await;
@@ -151,7 +160,14 @@ async fn templates_pass_the_whatsapp_window(store: Arc<dyn Store>) {
 }
 
 /// Sends an outbound message and records the provider's id for it.
-async fn sent_with_provider_id(store: &Arc<dyn Store>, ws: Id, conv: Id, user: &User, pid: &str, now: Millis) -> Message {
+async fn sent_with_provider_id(
+    store: &Arc<dyn Store>,
+    ws: Id,
+    conv: Id,
+    user: &User,
+    pid: &str,
+    now: Millis,
+) -> Message {
     let m = send(store, ws, conv, user, MessageKind::Outbound, "hola", now).await;
     let job = store
         .claim_jobs(now, 30_000, 50)
@@ -177,7 +193,10 @@ async fn receipts_by_provider_id(store: Arc<dyn Store>) {
     let by_id = |pid: &'static str, status: MessageStatus, error: Option<&'static str>, at: Millis| {
         let store = store.clone();
         async move {
-            store.update_status_by_provider_id(wa.id, pid, status, error.map(str::to_string), at).await.expect("receipt")
+            store
+                .update_status_by_provider_id(wa.id, pid, status, error.map(str::to_string), at)
+                .await
+                .expect("receipt")
         }
     };
     let r = by_id("wamid.out-1", MessageStatus::Read, None, T0 + 2 * MIN).await;
@@ -235,7 +254,8 @@ async fn receipts_by_provider_id(store: Arc<dyn Store>) {
     // A deferred delivery is not an attempt.
     let m4 = send(&store, w.ws, conv.id, &w.ana, MessageKind::Outbound, "later", T0 + 8 * MIN).await;
     let job = store.claim_jobs(T0 + 8 * MIN, 30_000, 10).await.expect("claim").remove(0);
-    let r = store.finish_delivery(&job, DeliveryOutcome::Defer { at: T0 + 9 * MIN }, T0 + 8 * MIN).await.expect("defer");
+    let r =
+        store.finish_delivery(&job, DeliveryOutcome::Defer { at: T0 + 9 * MIN }, T0 + 8 * MIN).await.expect("defer");
     assert_eq!((r.value.id, r.value.status), (m4.id, MessageStatus::Queued));
     assert!(r.events.is_empty());
     assert!(store.claim_jobs(T0 + 8 * MIN + 1, 30_000, 10).await.expect("claim").is_empty());
@@ -373,7 +393,11 @@ async fn merging_contacts(store: Arc<dyn Store>) {
     store.set_contact_tags(w.ws, into, &[vip.id]).await.expect("tags");
     store.set_contact_tags(w.ws, from, &[vip.id, new.id]).await.expect("tags");
     store
-        .update_contact(w.ws, into, ContactPatch { custom_attributes: Some(r#"{"plan":"pro"}"#.into()), ..Default::default() })
+        .update_contact(
+            w.ws,
+            into,
+            ContactPatch { custom_attributes: Some(r#"{"plan":"pro"}"#.into()), ..Default::default() },
+        )
         .await
         .expect("attrs");
     store
@@ -408,7 +432,10 @@ async fn merging_contacts(store: Arc<dyn Store>) {
     let attrs: serde_json::Value = serde_json::from_str(&c.custom_attributes).expect("json");
     assert_eq!(attrs, serde_json::json!({"plan": "pro", "city": "Vigo"}));
     let k = kinds(&merged.events);
-    assert!(k.contains(&"contact.updated") && k.contains(&"contact.deleted") && k.contains(&"conversation.updated"), "{k:?}");
+    assert!(
+        k.contains(&"contact.updated") && k.contains(&"contact.deleted") && k.contains(&"conversation.updated"),
+        "{k:?}"
+    );
 
     assert_not_found(store.get_contact(w.ws, from).await);
     let convs = store.contact_conversations(w.ws, into).await.expect("conversations");
@@ -424,7 +451,8 @@ async fn merging_contacts(store: Arc<dyn Store>) {
     kinds_of.sort_by_key(|k| k.as_str());
     assert_eq!(kinds_of, [ChannelKind::Telegram, ChannelKind::Whatsapp]);
     // Later messages on the merged identity stay with the merged contact.
-    let later = crate::conversations::ingest(&store, inbound(tg.id, "7001:2", "7001", "Marta G", "again"), T0 + 3 * MIN).await;
+    let later =
+        crate::conversations::ingest(&store, inbound(tg.id, "7001:2", "7001", "Marta G", "again"), T0 + 3 * MIN).await;
     assert_eq!(later.contact_id, Some(into));
     let history = store.list_messages(w.ws, tg_conv.id, None, 10).await.expect("history");
     assert!(history.iter().filter(|m| m.kind == MessageKind::Inbound).all(|m| m.author.id == Some(into)));
