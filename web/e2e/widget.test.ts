@@ -80,11 +80,14 @@ function startSite(snippet: () => string): Promise<void> {
   );
 }
 
+/** A visitor's browser; `ip` is the address the server sees (through a trusted proxy's header,
+ * added on the wire so the page's requests stay simple CORS requests). */
 async function visitor(opts: { ip?: string; width?: number } = {}): Promise<BrowserContext> {
-  return browser.newContext({
-    viewport: { width: opts.width ?? 1280, height: 800 },
-    extraHTTPHeaders: opts.ip ? { 'X-Forwarded-For': opts.ip } : {},
-  });
+  const ctx = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: 800 } });
+  if (opts.ip) {
+    await ctx.route(server.base + '/**', (r) => r.continue({ headers: { ...r.request().headers(), 'x-forwarded-for': opts.ip! } }));
+  }
+  return ctx;
 }
 
 async function openSite(ctx: BrowserContext, path = '/'): Promise<Page> {
@@ -241,6 +244,45 @@ describe('website chat', () => {
     await server.api('POST', `/conversations/${conv.id}/rating-visibility`, { attention_id: rated.id, hidden: true });
     html = await (await fetch(`${server.base}/ratings/${channel.id}`)).text();
     assert.match(html, /0 ratings/);
+    await vctx.close();
+  });
+
+  test('operator app: snippet and link with copy buttons, join/leave, page views, /history, ratings', async () => {
+    await admin.goto(server.base + '/settings/channels');
+    await admin.click(`text=Shop site >> xpath=ancestor::div[contains(@class,"item-card")]//button`);
+    await admin.waitForSelector('[data-testid=embed-snippet]');
+    assert.equal(await admin.textContent('[data-testid=embed-snippet]'), channel.embed_snippet);
+    assert.equal(await admin.textContent('[data-testid=chat-link]'), channel.chat_link);
+    await admin.click('[data-testid=embed-snippet-copy]');
+    await admin.waitForSelector('[data-testid=embed-snippet-copy]:has-text("Copied")');
+    await admin.screenshot({ path: '/tmp/shots/operator-website-settings.png' });
+    await admin.keyboard.press('Escape');
+
+    await admin.goto(server.base + '/settings/livechat');
+    const card = admin.locator('[data-testid=livechat-channel]', { hasText: 'Shop site' });
+    await card.locator('[data-testid=livechat-leave]').click();
+    await card.locator('[data-testid=livechat-join]').waitFor();
+    assert.ok(!(await server.api('GET', `/channels/${channel.id}`)).member_ids.includes(1));
+    await card.locator('[data-testid=livechat-join]').click();
+    await card.locator('[data-testid=livechat-leave]').waitFor();
+
+    // The contact panel shows the visitor's pages; /history posts them as a note.
+    const vctx = await visitor({ ip: '81.7.7.7' });
+    const v = await openSite(vctx, '/pricing');
+    await v.goto(siteUrl + '/promo');
+    await v.click('[data-testid=charla-button]');
+    await v.fill('[data-testid=widget-input]', 'Where is my order?');
+    await v.click('[data-testid=widget-send]');
+    await v.waitForSelector('[data-testid=widget-msg]:has-text("Where is my order")');
+    await admin.goto(server.base + '/');
+    await row(admin, 'Visitor #').first().click();
+    await admin.waitForSelector('text=Where is my order?');
+    await admin.waitForSelector('[data-testid=page-views] >> text=Promo');
+    await admin.locator('textarea').first().fill('/history');
+    await admin.locator('textarea').first().press('Enter');
+    await admin.waitForSelector('text=/Visitor.s history/');
+    await admin.screenshot({ path: '/tmp/shots/operator-visitor-panel.png' });
+    await v.screenshot({ path: '/tmp/shots/widget-chatting.png' });
     await vctx.close();
   });
 });

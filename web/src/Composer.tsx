@@ -139,6 +139,13 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
   };
 
   const doSend = () => {
+    if (text.trim() === '/history' && !files.length) {
+      // The website visitor's last pages, as an internal note.
+      post(`/conversations/${id}/visitor/history`).catch((e) => toast({ kind: 'error', title: errText(e), text: '' }));
+      setDraft(id, '');
+      flushDraft(id);
+      return;
+    }
     if (!canSend) {
       if (over) toast({ kind: 'error', title: t('composer.tooLong'), text: t('composer.tooLongText', { limit }) });
       return;

@@ -84,6 +84,7 @@ function ContactBody({ contact, conv }: { contact: Contact; conv: Conversation }
           </div>
         </>
       )}
+      {channel?.kind === 'website' && <VisitorSection conv={conv} />}
       <TagsSection contact={contact} />
       <Attributes contact={contact} />
       <OtherConversations contact={contact} current={conv.id} />
@@ -384,6 +385,101 @@ function OtherConversations({ contact, current }: { contact: Contact; current: I
             );
           })}
         </ul>
+      )}
+    </section>
+  );
+}
+
+interface VisitorInfo {
+  visitor_id: string;
+  country: string | null;
+  email: string | null;
+  last_seen_at: string;
+  page_views: { url: string; title: string; viewed_at: string }[];
+}
+
+interface RatedAttention {
+  id: Id;
+  rating: string | null;
+  rating_comment: string | null;
+  rating_hidden: boolean;
+  rated_at: string | null;
+}
+
+const FACES: Record<string, string> = { satisfied: '😊', neutral: '😐', dissatisfied: '😞' };
+
+/** The website visitor: country, last pages, and the ratings of this conversation. */
+function VisitorSection({ conv }: { conv: Conversation }) {
+  const [info, setInfo] = useState<VisitorInfo | null>(null);
+  const [ratings, setRatings] = useState<RatedAttention[]>([]);
+  const last = conv.last_message?.id;
+  useEffect(() => {
+    let live = true;
+    get<VisitorInfo>(`/conversations/${conv.id}/visitor`).then((v) => live && setInfo(v), () => live && setInfo(null));
+    get<RatedAttention[] | { items: RatedAttention[] }>(`/conversations/${conv.id}/attentions`).then(
+      (a) => live && setRatings((Array.isArray(a) ? a : a.items).filter((x) => x.rating)),
+      () => {},
+    );
+    return () => void (live = false);
+  }, [conv.id, last]);
+  const toggle = async (a: RatedAttention) => {
+    try {
+      const n = await post<RatedAttention>(`/conversations/${conv.id}/rating-visibility`, { attention_id: a.id, hidden: !a.rating_hidden });
+      setRatings((l) => l.map((x) => (x.id === n.id ? n : x)));
+    } catch (e) {
+      toastError(e);
+    }
+  };
+  if (!info) return null;
+  return (
+    <section class="panel-section" data-testid="visitor-section">
+      <h3>{t('visitor.title')}</h3>
+      <dl class="props">
+        {info.country && (
+          <>
+            <dt>{t('visitor.country')}</dt>
+            <dd>{info.country}</dd>
+          </>
+        )}
+        {info.email && (
+          <>
+            <dt>{t('contact.email')}</dt>
+            <dd>{info.email}</dd>
+          </>
+        )}
+      </dl>
+      {ratings.length > 0 && (
+        <>
+          <h4 class="sub-head">{t('visitor.ratings')}</h4>
+          <ul class="plain-list" data-testid="visitor-ratings">
+            {ratings.map((a) => (
+              <li key={a.id} class={a.rating_hidden ? 'muted' : ''}>
+                <span class="rating-face" title={a.rating ?? ''}>{FACES[a.rating ?? ''] ?? ''}</span> {a.rating_comment && <q>{a.rating_comment}</q>}
+                {a.rating_hidden && <span class="muted small"> · {t('visitor.hidden')}</span>}
+                {canManageSettings() && (
+                  <button type="button" class="btn btn-sm link-btn" onClick={() => toggle(a)}>
+                    {a.rating_hidden ? t('visitor.showRating') : t('visitor.hideRating')}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h4 class="sub-head">{t('visitor.pages')}</h4>
+      {info.page_views.length === 0 ? (
+        <p class="muted small">{t('visitor.noPages')}</p>
+      ) : (
+        <ol class="page-views" data-testid="page-views">
+          {info.page_views.map((p, i) => (
+            <li key={i}>
+              <a href={p.url} target="_blank" rel="noopener noreferrer" title={p.url}>
+                {p.title || p.url}
+              </a>
+              <span class="muted small"> {listTime(p.viewed_at)}</span>
+            </li>
+          ))}
+        </ol>
       )}
     </section>
   );

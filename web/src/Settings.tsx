@@ -1,12 +1,12 @@
 // Settings (loaded on demand): profile for everyone; the workspace for admins and users with
 // manage_settings. The server enforces every right; this only hides what would be refused.
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, del, patch, post, put } from './api';
 import { LANGS, t, type Lang, type TextKey } from './i18n';
 import { Icon, channelIcon } from './icons';
 import { canManageSettings, chooseLang, emit, isAdmin, loadDirectory, navigate, setMe, shallowArray, state, toast, toastError, useStore } from './store';
-import type { CannedResponse, Channel, CloseReason, Id, Tag, Team, User } from './types';
+import type { ButtonMode, CannedResponse, Channel, CloseReason, Id, Tag, Team, User, WebsiteRule } from './types';
 import { Avatar, Field, Modal } from './ui';
 
 const FLAGS = ['see_all_conversations', 'delete_conversations', 'manage_settings', 'see_group_chats'] as const;
@@ -16,6 +16,7 @@ const TABS: { key: string; label: TextKey; admin: boolean }[] = [
   { key: 'users', label: 'settings.users', admin: true },
   { key: 'teams', label: 'settings.teams', admin: true },
   { key: 'channels', label: 'settings.channels', admin: true },
+  { key: 'livechat', label: 'settings.livechat', admin: false },
   { key: 'tags', label: 'settings.tags', admin: true },
   { key: 'close-reasons', label: 'settings.closeReasons', admin: true },
   { key: 'canned', label: 'settings.canned', admin: false },
@@ -49,6 +50,7 @@ export default function Settings({ tab }: { tab: string }) {
         {current === 'users' && <Users />}
         {current === 'teams' && <Teams />}
         {current === 'channels' && <Channels />}
+        {current === 'livechat' && <LiveChat />}
         {current === 'tags' && <Tags />}
         {current === 'close-reasons' && <CloseReasons />}
         {current === 'canned' && <Canned />}
@@ -443,16 +445,21 @@ function TeamForm({ team, onClose }: { team: Team | null; onClose: () => void })
 
 function Channels() {
   const channels = useStore((s) => [...s.channels.values()], shallowArray);
-  const [edit, setEdit] = useState<Channel | 'new' | null>(null);
+  const [edit, setEdit] = useState<Channel | 'new' | 'new-website' | null>(null);
   const [secret, setSecret] = useState<Channel | null>(null);
   return (
     <Page
       title={t('settings.channels')}
       intro={t('settings.channelsIntro')}
       action={
-        <button type="button" class="btn btn-primary" onClick={() => setEdit('new')} data-testid="new-channel">
-          <Icon name="plus" size={15} /> {t('channel.newApi')}
-        </button>
+        <div class="row-gap">
+          <button type="button" class="btn" onClick={() => setEdit('new-website')} data-testid="new-website-channel">
+            <Icon name="plus" size={15} /> {t('channel.newWebsite')}
+          </button>
+          <button type="button" class="btn btn-primary" onClick={() => setEdit('new')} data-testid="new-channel">
+            <Icon name="plus" size={15} /> {t('channel.newApi')}
+          </button>
+        </div>
       }
     >
       {!channels.length && <p class="empty-note">{t('channel.none')}</p>}
@@ -475,7 +482,14 @@ function Channels() {
           </div>
         ))}
       </div>
-      {edit && <ChannelForm channel={edit === 'new' ? null : edit} onClose={() => setEdit(null)} onSecret={setSecret} />}
+      {edit && (
+        <ChannelForm
+          channel={typeof edit === 'string' ? null : edit}
+          kind={edit === 'new-website' || (typeof edit === 'object' && edit.kind === 'website') ? 'website' : 'api'}
+          onClose={() => setEdit(null)}
+          onSecret={setSecret}
+        />
+      )}
       {secret && (
         <Modal title={t('channel.secretTitle')} onClose={() => setSecret(null)} footer={<button type="button" class="btn btn-primary" onClick={() => setSecret(null)}>{t('common.done')}</button>}>
           <p>{t('channel.secretText')}</p>
@@ -497,11 +511,24 @@ function Channels() {
 
 const mins = (secs: number | null | undefined) => (secs ? String(Math.round(secs / 60)) : '');
 
-function ChannelForm({ channel, onClose, onSecret }: { channel: Channel | null; onClose: () => void; onSecret: (c: Channel) => void }) {
+function ChannelForm({ channel, kind, onClose, onSecret }: { channel: Channel | null; kind: 'api' | 'website'; onClose: () => void; onSecret: (c: Channel) => void }) {
+  const website = kind === 'website';
+  const [w, setW] = useState(() => {
+    const o = channel?.website;
+    return {
+      button_text: o?.button_text ?? 'Have a question? Chat with us.',
+      button_color: o?.button_color ?? '#875a7b',
+      header_color: o?.header_color ?? '#875a7b',
+      placeholder: o?.placeholder ?? 'Ask something…',
+      origins: (o?.allowed_origins ?? []).join('\n'),
+      ratings_page_public: o?.ratings_page_public ?? false,
+      rules: (o?.rules ?? []) as WebsiteRule[],
+    };
+  });
   const [f, setF] = useState({
     name: channel?.name ?? '',
     webhook_url: channel?.webhook_url ?? '',
-    routing_mode: channel?.routing_mode ?? 'manual',
+    routing_mode: channel?.routing_mode ?? (website ? 'auto' : 'manual'),
     max_message_length: String(channel?.max_message_length ?? 2000),
     auto_close: mins(channel?.auto_close_after_secs),
     response: mins(channel?.response_time_limit_secs ?? 900),
@@ -522,9 +549,22 @@ function ChannelForm({ channel, onClose, onSecret }: { channel: Channel | null; 
         response_time_limit_secs: Number(f.response || 15) * 60,
         greeting: f.greeting || null,
       };
+      const site = website
+        ? {
+            button_text: w.button_text,
+            button_color: w.button_color,
+            header_color: w.header_color,
+            placeholder: w.placeholder,
+            allowed_origins: w.origins.split(/\s+/).filter(Boolean),
+            ratings_page_public: w.ratings_page_public,
+            rules: w.rules.map((r) => ({ ...r, url_regex: r.url_regex || null })),
+          }
+        : undefined;
       let c: Channel;
       if (channel) {
-        c = await patch<Channel>(`/channels/${channel.id}`, { ...body, active: f.active });
+        c = await patch<Channel>(`/channels/${channel.id}`, { ...body, active: f.active, website: site });
+      } else if (website) {
+        c = await post<Channel>('/channels', { kind: 'website', ...body, webhook_url: undefined, auto_close_after_secs: body.auto_close_after_secs ?? undefined, greeting: f.greeting || undefined, website: site });
       } else {
         c = await post<Channel>('/channels', { kind: 'api', ...body, webhook_url: f.webhook_url || undefined, auto_close_after_secs: body.auto_close_after_secs ?? undefined, greeting: f.greeting || undefined });
         onSecret(c);
@@ -534,14 +574,17 @@ function ChannelForm({ channel, onClose, onSecret }: { channel: Channel | null; 
       await loadDirectory();
     }, onClose);
   return (
-    <FormModal title={channel ? t('channel.edit') : t('channel.newApi')} onClose={onClose} onSubmit={submit} busy={s.busy} error={s.error} wide>
+    <FormModal title={channel ? t('channel.edit') : website ? t('channel.newWebsite') : t('channel.newApi')} onClose={onClose} onSubmit={submit} busy={s.busy} error={s.error} wide>
+      {website && channel?.embed_snippet && <WidgetBox channel={channel} />}
       <div class="grid2">
         <Field label={t('channel.name')}>
           <input value={f.name} onInput={(e) => set({ name: e.currentTarget.value })} required name="name" />
         </Field>
-        <Field label={t('channel.webhookUrl')} hint={t('channel.webhookHint')}>
-          <input type="url" value={f.webhook_url} onInput={(e) => set({ webhook_url: e.currentTarget.value })} placeholder="https://" name="webhook_url" />
-        </Field>
+        {!website && (
+          <Field label={t('channel.webhookUrl')} hint={t('channel.webhookHint')}>
+            <input type="url" value={f.webhook_url} onInput={(e) => set({ webhook_url: e.currentTarget.value })} placeholder="https://" name="webhook_url" />
+          </Field>
+        )}
         <Field label={t('channel.routing')}>
           <select value={f.routing_mode} onChange={(e) => set({ routing_mode: e.currentTarget.value as Channel['routing_mode'] })}>
             <option value="manual">{t('channel.routingManual')}</option>
@@ -558,9 +601,10 @@ function ChannelForm({ channel, onClose, onSecret }: { channel: Channel | null; 
           <input type="number" min={1} value={f.auto_close} onInput={(e) => set({ auto_close: e.currentTarget.value })} />
         </Field>
       </div>
-      <Field label={t('channel.greeting')}>
-        <textarea rows={2} value={f.greeting} onInput={(e) => set({ greeting: e.currentTarget.value })} />
+      <Field label={website ? t('website.welcome') : t('channel.greeting')}>
+        <textarea rows={2} value={f.greeting} onInput={(e) => set({ greeting: e.currentTarget.value })} name="greeting" />
       </Field>
+      {website && <WebsiteFields w={w} setW={setW} />}
       {channel && (
         <label class="check-row">
           <input type="checkbox" checked={f.active} onChange={(e) => set({ active: e.currentTarget.checked })} />
@@ -573,6 +617,7 @@ function ChannelForm({ channel, onClose, onSecret }: { channel: Channel | null; 
           <button
             type="button"
             class="btn btn-sm"
+            hidden={website}
             onClick={() =>
               s.run(async () => {
                 const c = await post<Channel>(`/channels/${channel.id}/rotate-secret`);
@@ -858,5 +903,178 @@ function CannedForm({ item, onClose }: { item: CannedResponse | null; onClose: (
         </label>
       )}
     </FormModal>
+  );
+}
+
+// ------------------------------------------------------------------ website channels
+
+function Copy({ text, id }: { text: string; id: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <div class="snippet">
+      <code data-testid={id}>{text}</code>
+      <button
+        type="button"
+        class="btn btn-sm"
+        data-testid={id + '-copy'}
+        onClick={async () => {
+          try {
+            await navigator.clipboard.writeText(text);
+          } catch {
+            /* the text stays selectable */
+          }
+          setDone(true);
+          setTimeout(() => setDone(false), 1500);
+        }}
+      >
+        {done ? t('common.copied') : t('common.copy')}
+      </button>
+    </div>
+  );
+}
+
+function WidgetBox({ channel }: { channel: Channel }) {
+  return (
+    <div class="card widget-box" data-testid="widget-box">
+      <strong>{t('website.widget')}</strong>
+      <p class="muted small">{t('website.snippetHint')}</p>
+      <Copy text={channel.embed_snippet ?? ''} id="embed-snippet" />
+      <p class="muted small">{t('website.linkHint')}</p>
+      <Copy text={channel.chat_link ?? ''} id="chat-link" />
+      {channel.website?.ratings_page_public && (
+        <p class="small">
+          <a href={channel.website.ratings_url} target="_blank" rel="noopener">
+            {t('website.ratingsLink')}
+          </a>
+        </p>
+      )}
+    </div>
+  );
+}
+
+type WebsiteForm = {
+  button_text: string;
+  button_color: string;
+  header_color: string;
+  placeholder: string;
+  origins: string;
+  ratings_page_public: boolean;
+  rules: WebsiteRule[];
+};
+
+const BUTTONS: ButtonMode[] = ['show', 'show_with_notification', 'open_automatically', 'hide'];
+
+function WebsiteFields({ w, setW }: { w: WebsiteForm; setW: (w: WebsiteForm) => void }) {
+  const set = (p: Partial<WebsiteForm>) => setW({ ...w, ...p });
+  const setRule = (i: number, p: Partial<WebsiteRule>) => set({ rules: w.rules.map((r, j) => (j === i ? { ...r, ...p } : r)) });
+  return (
+    <>
+      <div class="grid2">
+        <Field label={t('website.buttonText')}>
+          <input value={w.button_text} onInput={(e) => set({ button_text: e.currentTarget.value })} name="button_text" />
+        </Field>
+        <Field label={t('website.placeholder')}>
+          <input value={w.placeholder} onInput={(e) => set({ placeholder: e.currentTarget.value })} name="placeholder" />
+        </Field>
+      </div>
+      <div class="colors">
+        <label class="check-row">
+          <input type="color" value={w.button_color} onInput={(e) => set({ button_color: e.currentTarget.value })} class="color-input" />
+          {t('website.buttonColor')}
+        </label>
+        <label class="check-row">
+          <input type="color" value={w.header_color} onInput={(e) => set({ header_color: e.currentTarget.value })} class="color-input" />
+          {t('website.headerColor')}
+        </label>
+      </div>
+      <Field label={t('website.origins')} hint={t('website.originsHint')}>
+        <textarea rows={2} value={w.origins} onInput={(e) => set({ origins: e.currentTarget.value })} name="allowed_origins" placeholder="https://shop.example.com" />
+      </Field>
+      <label class="check-row">
+        <input type="checkbox" checked={w.ratings_page_public} onChange={(e) => set({ ratings_page_public: e.currentTarget.checked })} />
+        {t('website.ratingsPublic')}
+      </label>
+      <div class="field">
+        <span class="field-label">{t('website.rules')}</span>
+        {w.rules.map((r, i) => (
+          <div class="rule-row" key={i} data-testid="rule-row">
+            <input placeholder={t('website.ruleUrl')} aria-label={t('website.ruleUrl')} value={r.url_regex ?? ''} onInput={(e) => setRule(i, { url_regex: e.currentTarget.value })} />
+            <input
+              placeholder={t('website.ruleCountries')}
+              aria-label={t('website.ruleCountries')}
+              value={r.countries.join(', ')}
+              onInput={(e) => setRule(i, { countries: e.currentTarget.value.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase()) })}
+            />
+            <select value={r.button} onChange={(e) => setRule(i, { button: e.currentTarget.value as ButtonMode })} aria-label="button">
+              {BUTTONS.map((b) => (
+                <option value={b}>{t(('website.btn.' + b) as TextKey)}</option>
+              ))}
+            </select>
+            <input
+              type="number"
+              min={0}
+              max={3600}
+              placeholder={t('website.ruleSecs')}
+              aria-label={t('website.ruleSecs')}
+              disabled={r.button !== 'open_automatically'}
+              value={r.auto_open_after_secs ?? ''}
+              onInput={(e) => setRule(i, { auto_open_after_secs: e.currentTarget.value === '' ? null : Number(e.currentTarget.value) })}
+            />
+            <button type="button" class="icon-btn" aria-label={t('common.delete')} onClick={() => set({ rules: w.rules.filter((_, j) => j !== i) })}>
+              <Icon name="trash" size={14} />
+            </button>
+          </div>
+        ))}
+        <button type="button" class="btn btn-sm" onClick={() => set({ rules: [...w.rules, { url_regex: '', countries: [], button: 'show', auto_open_after_secs: null }] })}>
+          <Icon name="plus" size={14} /> {t('website.addRule')}
+        </button>
+      </div>
+    </>
+  );
+}
+
+interface LivechatChannel {
+  id: Id;
+  name: string;
+  joined: boolean;
+  operators: number;
+  available: number;
+  online: number;
+}
+
+/** Every operator joins or leaves the website channels here. */
+function LiveChat() {
+  const [list, setList] = useState<LivechatChannel[] | null>(null);
+  const s = useSave();
+  useEffect(() => {
+    api<LivechatChannel[]>('GET', '/livechat/channels').then(setList, (e) => toastError(e));
+  }, []);
+  const toggle = (c: LivechatChannel) =>
+    s.run(async () => {
+      const n = await post<LivechatChannel>(`/livechat/channels/${c.id}/${c.joined ? 'leave' : 'join'}`);
+      setList((l) => (l ?? []).map((x) => (x.id === n.id ? n : x)));
+      await loadDirectory();
+    });
+  return (
+    <Page title={t('settings.livechat')} intro={t('livechat.intro')}>
+      {list && !list.length && <p class="empty-note">{t('livechat.none')}</p>}
+      {s.error && <div class="form-error">{s.error}</div>}
+      <div class="cards">
+        {(list ?? []).map((c) => (
+          <div key={c.id} class="card item-card" data-testid="livechat-channel">
+            <span class="channel-badge">
+              <Icon name={channelIcon('website')} size={18} />
+            </span>
+            <div class="grow">
+              <strong>{c.name}</strong>
+              <div class="muted small">{t('livechat.status', { online: c.online, available: c.available, n: c.operators })}</div>
+            </div>
+            <button type="button" class={'btn btn-sm' + (c.joined ? '' : ' btn-primary')} disabled={s.busy} onClick={() => toggle(c)} data-testid={c.joined ? 'livechat-leave' : 'livechat-join'}>
+              {c.joined ? t('livechat.leave') : t('livechat.join')}
+            </button>
+          </div>
+        ))}
+      </div>
+    </Page>
   );
 }

@@ -39,6 +39,31 @@ export interface Channel {
   active: boolean;
   created_at: string;
   secret?: string;
+  /** Website: the line to paste into a page, and the full-screen chat link. */
+  embed_snippet?: string;
+  chat_link?: string;
+  website?: WebsiteOptions & { base_url: string; ratings_url: string };
+}
+
+export type ButtonMode = 'show' | 'show_with_notification' | 'open_automatically' | 'hide';
+
+export interface WebsiteRule {
+  url_regex: string | null;
+  countries: string[];
+  button: ButtonMode;
+  auto_open_after_secs: number | null;
+  chatbot_id?: null;
+  chatbot_only_if_no_operator?: boolean;
+}
+
+export interface WebsiteOptions {
+  button_text: string;
+  button_color: string;
+  header_color: string;
+  placeholder: string;
+  allowed_origins: string[];
+  rules: WebsiteRule[];
+  ratings_page_public: boolean;
 }
 
 export interface Contact {

@@ -61,6 +61,11 @@ enum T {
     Attachment,
     /// A template of the agents' channel, made anew for every call.
     TemplateFresh,
+    /// A new website channel (agents join and leave it).
+    WebsiteFresh,
+    /// A visitor's conversation in a website channel every agent is a member of, assigned to
+    /// the admin and rated (its attention is `WEBATT`).
+    WebConv,
 }
 
 struct Row {
@@ -258,6 +263,21 @@ const ROWS: &[Row] = &[
     row("post", "/api/v1/notifications/{id}/read", T::Notification, None, [204, 404, 404, 404, 404, 404, 404, 401]),
     // reports
     row("get", "/api/v1/reports/operators", T::None, None, [200, 403, 403, 403, 200, 403, 200, 401]),
+    // website live chat
+    row("get", "/api/v1/livechat/channels", T::None, None, ALL_200),
+    row("post", "/api/v1/livechat/channels/{id}/join", T::WebsiteFresh, None, WS_200),
+    row("post", "/api/v1/livechat/channels/{id}/leave", T::WebsiteFresh, None, WS_200),
+    row("post", "/api/v1/livechat/channels/{id}/join", T::Channel, None, [404, 404, 404, 404, 404, 404, 404, 401]),
+    row("get", "/api/v1/conversations/{id}/visitor", T::WebConv, None, CONV_200),
+    row("get", "/api/v1/conversations/{id}/visitor", T::Conv, None, [404, 404, 404, 404, 404, 404, 404, 401]),
+    row("post", "/api/v1/conversations/{id}/visitor/history", T::WebConv, None, CONV_201),
+    row(
+        "post",
+        "/api/v1/conversations/{id}/rating-visibility",
+        T::WebConv,
+        Some(r#"{"attention_id": WEBATT, "hidden": true}"#),
+        [200, 404, 403, 404, 404, 404, 404, 401],
+    ),
     // realtime (not a WebSocket request: 400 once authenticated)
     row("get", "/api/v1/ws", T::None, None, [400, 400, 400, 400, 400, 400, 400, 401]),
 ];
@@ -276,6 +296,8 @@ struct Fixture {
     canned: Id,
     notification: Id,
     attachment: Id,
+    web_conv: Id,
+    web_attention: Id,
 }
 
 async fn fixture(s: &TestServer, users: &[User]) -> Fixture {
@@ -313,7 +335,20 @@ async fn fixture(s: &TestServer, users: &[User]) -> Fixture {
         )
         .await;
     assert_eq!(st, 201, "{m}");
+    let website = website_channel(s, ws, &agent_ids).await;
+    let now = charla_server::state::now_ms();
+    let visitor = "v_0123456789abcdef01234567";
+    store.record_visit(website, visitor, Some("ES".into()), None, now).await.unwrap_or_else(|e| panic!("{e}"));
+    let web_conv = s.inbound(website, visitor, "Visitor #1", None, "hola").await.conversation;
+    let web_conv = s.assign(ws, web_conv.id, admin.id, Some(admin.id)).await;
+    let web_attention = web_conv.attention_id.unwrap_or_else(|| panic!("attention"));
+    store
+        .rate_attention(ws, web_attention, Rating::Satisfied, None, false, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     Fixture {
+        web_conv: web_conv.id,
+        web_attention,
         ws,
         admin,
         agent_ids,
@@ -328,6 +363,28 @@ async fn fixture(s: &TestServer, users: &[User]) -> Fixture {
         notification,
         attachment,
     }
+}
+
+async fn website_channel(s: &TestServer, ws: Id, members: &[Id]) -> Id {
+    let store = &s.state().store;
+    let ch = store
+        .create_channel(charla_store::NewChannel {
+            workspace_id: ws,
+            kind: ChannelKind::Website,
+            name: unique("site"),
+            secret: unique("secret"),
+            webhook_url: None,
+            routing_mode: RoutingMode::Manual,
+            max_message_length: 2000,
+            auto_close_after_secs: None,
+            response_time_limit_secs: 900,
+            greeting: None,
+            settings: "{}".into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.set_channel_members(ws, ch.id, members).await.unwrap_or_else(|e| panic!("{e}"));
+    ch.id
 }
 
 async fn fresh_conv(s: &TestServer, fx: &Fixture, assignee: Option<Id>) -> Conversation {
@@ -375,6 +432,8 @@ async fn target(s: &TestServer, fx: &Fixture, t: T) -> Id {
         T::Group => fx.group.id,
         T::Notification => fx.notification,
         T::Attachment => fx.attachment,
+        T::WebsiteFresh => website_channel(s, ws, &[]).await,
+        T::WebConv => fx.web_conv,
         T::TemplateFresh => {
             let t = charla_store::TemplateInput {
                 name: unique("t").to_lowercase(),
@@ -416,6 +475,7 @@ async fn call(s: &TestServer, fx: &Fixture, r: &Row, actor: Option<&User>, token
             .replace("AGENTS", &serde_json::to_string(&fx.agent_ids).unwrap_or_default())
             .replace("SELF", &actor.map(|u| u.id).unwrap_or(0).to_string())
             .replace("TAG", &fx.tag.to_string())
+            .replace("WEBATT", &fx.web_attention.to_string())
             .replace("ID", &id.to_string());
         serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("row body {text}: {e}"))
     });

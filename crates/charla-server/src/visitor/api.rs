@@ -249,14 +249,16 @@ pub async fn send(
     Json(req): Json<SendRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let cmid = req.client_msg_id.trim();
-    if cmid.is_empty() || cmid.len() > 64 || !cmid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if cmid.is_empty() || cmid.len() > 64 || !cmid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(ApiError::unprocessable("invalid_client_msg_id", "client_msg_id must be 1-64 of A-Z a-z 0-9 - _"));
     }
     if req.text.trim().is_empty() && req.attachments.is_empty() {
         return Err(ApiError::unprocessable("empty_message", "a message needs text or a file"));
     }
     let channel = &v.channel;
-    if let Err(too_long) = charla_core::limits::check_message_length(channel.kind, channel.max_message_length, &req.text)
+    if let Err(too_long) =
+        charla_core::limits::check_message_length(channel.kind, channel.max_message_length, &req.text)
     {
         return Err(ApiError::unprocessable(
             "message_too_long",
@@ -302,7 +304,8 @@ pub async fn send(
     state.publish(written.events).await;
     metrics::counter!("charla_inbound_messages_total", "channel" => "website", "duplicate" => written.value.duplicate.to_string())
         .increment(1);
-    let m = visitor_message(&state, channel.id, &v.visitor_id, &written.value.message).ok_or_else(ApiError::not_found)?;
+    let m =
+        visitor_message(&state, channel.id, &v.visitor_id, &written.value.message).ok_or_else(ApiError::not_found)?;
     let status = if written.value.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((
         status,
@@ -464,7 +467,10 @@ pub async fn email(
                 Err(e) => tracing::warn!("visitor e-mail on contact: {e}"),
             }
         }
-        let w = state.store.add_event_line(conv.workspace_id, conv.id, &format!("The visitor left their e-mail: {email}"), now).await?;
+        let w = state
+            .store
+            .add_event_line(conv.workspace_id, conv.id, &format!("The visitor left their e-mail: {email}"), now)
+            .await?;
         state.publish(w.events).await;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -473,7 +479,8 @@ pub async fn email(
 /// `POST /widget/{channel_id}/end`: the visitor closes the chat.
 pub async fn end(State(state): State<AppState>, v: VisitorAuth) -> ApiResult<axum::Json<Value>> {
     let conv = conversation_of(&state, &v.channel, &v.visitor_id).await?.ok_or_else(ApiError::not_found)?;
-    let conv = match state.store.contact_ended(conv.workspace_id, conv.id, "The visitor left the chat", now_ms()).await {
+    let conv = match state.store.contact_ended(conv.workspace_id, conv.id, "The visitor left the chat", now_ms()).await
+    {
         Ok(w) => {
             state.publish(w.events).await;
             w.value
@@ -506,8 +513,9 @@ pub async fn rate(
     v: VisitorAuth,
     Json(req): Json<RatingRequest>,
 ) -> ApiResult<StatusCode> {
-    let rating = Rating::parse(req.rating.trim())
-        .ok_or_else(|| ApiError::unprocessable("invalid_rating", "rating must be satisfied, neutral or dissatisfied"))?;
+    let rating = Rating::parse(req.rating.trim()).ok_or_else(|| {
+        ApiError::unprocessable("invalid_rating", "rating must be satisfied, neutral or dissatisfied")
+    })?;
     let conv = conversation_of(&state, &v.channel, &v.visitor_id).await?.ok_or_else(ApiError::not_found)?;
     let att_id = conv.attention_id.ok_or_else(ApiError::not_found)?;
     let hidden = state

@@ -23,7 +23,12 @@ impl Mailer {
     }
 
     /// Sends `lines` (time, who, text) as a plain-text e-mail.
-    pub async fn send_transcript(&self, to: Mailbox, channel_name: &str, lines: &[(String, String, String)]) -> anyhow::Result<()> {
+    pub async fn send_transcript(
+        &self,
+        to: Mailbox,
+        channel_name: &str,
+        lines: &[(String, String, String)],
+    ) -> anyhow::Result<()> {
         let mut body = format!("Your conversation with {channel_name}\n\n");
         for (at, who, text) in lines {
             body.push_str(&format!("[{at}] {who}:\n"));

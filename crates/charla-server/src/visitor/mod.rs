@@ -158,7 +158,7 @@ pub fn client_ip(state: &AppState, headers: &HeaderMap, connect: Option<SocketAd
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last()
+            .next_back()
     {
         return ip;
     }
@@ -174,12 +174,12 @@ pub fn origin_allowed(channel: &Channel, origin: &str) -> bool {
     }
     let Some(origin) = settings::normalize_origin(origin) else { return false };
     let own = settings::base_url(channel).and_then(|b| settings::normalize_origin(&b));
-    opts.allowed_origins.iter().any(|o| *o == origin) || own.is_some_and(|o| o == origin)
+    opts.allowed_origins.contains(&origin) || own.is_some_and(|o| o == origin)
 }
 
 fn rate_limited(wait_ms: i64) -> Response {
-    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests, slow down")
-        .into_response();
+    let mut r =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests, slow down").into_response();
     let secs = (wait_ms + 999) / 1000;
     if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);

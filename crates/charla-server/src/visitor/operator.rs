@@ -97,7 +97,11 @@ async fn set_joined(state: &AppState, me: &CurrentUser, id: Id, join: bool) -> A
     responses((status = 200, body = LivechatChannel), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn join(State(state): State<AppState>, me: CurrentUser, Path(id): Path<Id>) -> ApiResult<axum::Json<LivechatChannel>> {
+pub async fn join(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Id>,
+) -> ApiResult<axum::Json<LivechatChannel>> {
     set_joined(&state, &me, id, true).await
 }
 
@@ -108,7 +112,11 @@ pub async fn join(State(state): State<AppState>, me: CurrentUser, Path(id): Path
     responses((status = 200, body = LivechatChannel), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn leave(State(state): State<AppState>, me: CurrentUser, Path(id): Path<Id>) -> ApiResult<axum::Json<LivechatChannel>> {
+pub async fn leave(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Id>,
+) -> ApiResult<axum::Json<LivechatChannel>> {
     set_joined(&state, &me, id, false).await
 }
 

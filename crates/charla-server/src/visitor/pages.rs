@@ -41,7 +41,8 @@ pub fn escape(s: &str) -> String {
 
 fn file(path: &str, cache: &'static str, headers: &HeaderMap) -> Response {
     let Some(f) = WidgetFiles::get(path) else {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found").into_response();
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found")
+            .into_response();
     };
     let etag = format!("\"{}\"", hex::encode(&f.metadata.sha256_hash()[..16]));
     let builder = Response::builder()
@@ -56,9 +57,8 @@ fn file(path: &str, cache: &'static str, headers: &HeaderMap) -> Response {
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(&etag)) {
         return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
     }
-    let accepts = |enc: &str| {
-        headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(enc))
-    };
+    let accepts =
+        |enc: &str| headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(enc));
     for (enc, ext) in [("br", "br"), ("gzip", "gz")] {
         if accepts(enc)
             && let Some(z) = WidgetFiles::get(&format!("{path}.{ext}"))
@@ -87,7 +87,10 @@ async fn website_channel(state: &AppState, id: Id) -> Option<charla_core::Channe
 }
 
 fn not_found_page() -> Response {
-    (StatusCode::NOT_FOUND, Html("<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.".to_string()))
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.".to_string()),
+    )
         .into_response()
 }
 
@@ -187,6 +190,9 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(escape("<img src=x onerror=\"a('b')\">&"), "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");
+        assert_eq!(
+            escape("<img src=x onerror=\"a('b')\">&"),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;"
+        );
     }
 }

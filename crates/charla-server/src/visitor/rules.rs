@@ -75,7 +75,8 @@ mod tests {
             rule(None, &["FR"], Hide, None),
             rule(Some(r"^https://shop\.test/pricing"), &["ES", "PT"], ShowWithNotification, None),
         ];
-        let cases: Vec<(&str, Option<&str>, ButtonMode, Option<usize>, Option<u32>)> = vec![
+        type Case<'a> = (&'a str, Option<&'a str>, ButtonMode, Option<usize>, Option<u32>);
+        let cases: Vec<Case> = vec![
             ("https://shop.test/contactus", Some("FR"), OpenAutomatically, Some(0), Some(2)),
             ("https://shop.test/", Some("FR"), Hide, Some(1), None),
             ("https://shop.test/pricing?x=1", Some("ES"), ShowWithNotification, Some(2), None),

@@ -145,13 +145,15 @@ pub fn wire_parts(c: &Channel) -> (Option<String>, Option<String>, Option<Websit
         return (None, None, None);
     }
     let base = base_url(c).unwrap_or_default();
-    let view = WebsiteView { options: options(c), ratings_url: format!("{base}/ratings/{}", c.id), base_url: base.clone() };
+    let view =
+        WebsiteView { options: options(c), ratings_url: format!("{base}/ratings/{}", c.id), base_url: base.clone() };
     (Some(embed_snippet(&base, c.id)), Some(chat_link(&base, c.id)), Some(view))
 }
 
 /// The server's public address: the configured one, else the address the request came to.
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref().map(|u| u.trim().trim_end_matches('/')).filter(|u| !u.is_empty())
+    if let Some(u) =
+        state.config.public_url.as_deref().map(|u| u.trim().trim_end_matches('/')).filter(|u| !u.is_empty())
     {
         return u.to_string();
     }
@@ -186,7 +188,11 @@ fn text(v: &str, field: &str, max: usize) -> ApiResult<String> {
 fn color(v: &str, field: &str) -> ApiResult<String> {
     let v = v.trim();
     let ok = v.len() == 7 && v.starts_with('#') && v[1..].bytes().all(|b| b.is_ascii_hexdigit());
-    if ok { Ok(v.to_ascii_lowercase()) } else { Err(invalid(&format!("invalid_{field}"), format!("{field} must be #rrggbb"))) }
+    if ok {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        Err(invalid(&format!("invalid_{field}"), format!("{field} must be #rrggbb")))
+    }
 }
 
 /// `scheme://host[:port]` of an origin as browsers send it; None when it is not one.
@@ -231,7 +237,14 @@ fn check_rule(r: Rule) -> ApiResult<Rule> {
         }
         _ => None,
     };
-    Ok(Rule { url_regex, countries, button: r.button, auto_open_after_secs, chatbot_id: None, chatbot_only_if_no_operator: r.chatbot_only_if_no_operator })
+    Ok(Rule {
+        url_regex,
+        countries,
+        button: r.button,
+        auto_open_after_secs,
+        chatbot_id: None,
+        chatbot_only_if_no_operator: r.chatbot_only_if_no_operator,
+    })
 }
 
 /// Applies a change to the options, checking every field.
@@ -288,7 +301,12 @@ pub fn create(state: &AppState, headers: &HeaderMap, patch: Option<&serde_json::
 }
 
 /// The settings JSON after a change of options; the public address is refreshed.
-pub fn update(state: &AppState, headers: &HeaderMap, channel: &Channel, patch: &serde_json::Value) -> ApiResult<String> {
+pub fn update(
+    state: &AppState,
+    headers: &HeaderMap,
+    channel: &Channel,
+    patch: &serde_json::Value,
+) -> ApiResult<String> {
     let patch = parse_patch(Some(patch))?;
     store(&apply(options(channel), &patch)?, public_base(state, headers))
 }

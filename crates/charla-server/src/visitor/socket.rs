@@ -12,8 +12,8 @@
 //!
 //! Buffers are small and fixed; an idle visitor costs a task and a few KiB.
 
-use super::api::{conversation_state, visitor_message};
 use super::VisitorAuth;
+use super::api::{conversation_state, visitor_message};
 use crate::bus::{BusMessage, Ephemeral};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -171,11 +171,9 @@ impl Conn {
                             self.send(socket, json!({"type": "conversation", "data": data})).await?;
                         }
                     }
-                    "conversation.deleted" => {
-                        if e.payload.get("id").and_then(Value::as_i64) == Some(conv_id) {
-                            self.conversation = None;
-                            self.send(socket, json!({"type": "resync", "data": null})).await?;
-                        }
+                    "conversation.deleted" if e.payload.get("id").and_then(Value::as_i64) == Some(conv_id) => {
+                        self.conversation = None;
+                        self.send(socket, json!({"type": "resync", "data": null})).await?;
                     }
                     _ => {}
                 }

@@ -1817,7 +1817,6 @@ pub(crate) async fn finish_delivery(
     result
 }
 
-
 /// Hidden messages (from blocked contacts) are kept for admins for a while, then removed.
 pub(crate) async fn purge_hidden_messages(s: &SqlStore, before: Millis) -> StoreResult<Vec<String>> {
     s.write(move |c| {
