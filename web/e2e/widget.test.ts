@@ -277,6 +277,7 @@ describe('website chat', () => {
     await admin.goto(server.base + '/');
     await row(admin, 'Visitor #').first().click();
     await admin.waitForSelector('text=Where is my order?');
+    await admin.screenshot({ path: '/tmp/shots/debug-panel.png' });
     await admin.waitForSelector('[data-testid=page-views] >> text=Promo');
     await admin.locator('textarea').first().fill('/history');
     await admin.locator('textarea').first().press('Enter');

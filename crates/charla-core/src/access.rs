@@ -120,11 +120,13 @@ mod tests {
         }
     }
 
+    /// (role, flags, channel, assignee, group, expected)
+    type Case = (Role, &'static [Flag], Id, Option<Id>, bool, bool);
+
     #[test]
     fn visibility_matrix() {
         use Flag::*;
-        // (role, flags, channel, assignee, group, expected)
-        let cases: &[(Role, &[Flag], Id, Option<Id>, bool, bool)] = &[
+        let cases: &[Case] = &[
             (Role::Admin, &[], 999, Some(3), false, true),
             (Role::Admin, &[], 999, None, true, true),
             (Role::Agent, &[], 100, Some(10), false, true),

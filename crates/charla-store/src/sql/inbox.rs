@@ -694,6 +694,25 @@ pub(crate) async fn get_draft(
     }
 }
 
+pub(crate) async fn list_hidden_messages(
+    s: &SqlStore,
+    workspace_id: Id,
+    contact_id: Id,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
+    let limit = if limit <= 0 { 50 } else { limit.min(200) };
+    let mut conn = s.pool.acquire().await?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN contact_identities i ON i.id = \
+         (SELECT identity_id FROM conversations WHERE id = m.conversation_id) \
+         WHERE m.workspace_id = $1 AND m.hidden = 1 AND i.contact_id = $2 ORDER BY m.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(&sql).bind(workspace_id).bind(contact_id).bind(limit).fetch_all(&mut *conn).await?;
+    let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+    fill_attachments(&mut conn, &mut messages).await?;
+    Ok(messages)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -722,23 +741,4 @@ mod tests {
         assert_eq!(fts_phrase("refund late"), "\"refund late\"");
         assert_eq!(fts_phrase("say \"hi\" OR x*"), "\"say \"\"hi\"\" OR x*\"");
     }
-}
-
-pub(crate) async fn list_hidden_messages(
-    s: &SqlStore,
-    workspace_id: Id,
-    contact_id: Id,
-    limit: i64,
-) -> StoreResult<Vec<Message>> {
-    let limit = if limit <= 0 { 50 } else { limit.min(200) };
-    let mut conn = s.pool.acquire().await?;
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN contact_identities i ON i.id = \
-         (SELECT identity_id FROM conversations WHERE id = m.conversation_id) \
-         WHERE m.workspace_id = $1 AND m.hidden = 1 AND i.contact_id = $2 ORDER BY m.id DESC LIMIT $3"
-    );
-    let rows = sqlx::query(&sql).bind(workspace_id).bind(contact_id).bind(limit).fetch_all(&mut *conn).await?;
-    let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
-    fill_attachments(&mut conn, &mut messages).await?;
-    Ok(messages)
 }

@@ -160,7 +160,7 @@ async fn viewer_has_memberships(store: Arc<dyn Store>) {
     }
     store.delete_channel(ws, c2.id).await.expect("delete");
     let t = store.create_team(ws, "Support", &[u.id]).await.expect("team").value;
-    store.create_team(ws, "Sales", &[]).await.expect("team").value;
+    store.create_team(ws, "Sales", &[]).await.expect("team");
 
     let v = store.viewer(ws, u.id).await.expect("viewer");
     assert_eq!(v.user_id, u.id);
