@@ -275,9 +275,8 @@ describe('website chat', () => {
     await v.click('[data-testid=widget-send]');
     await v.waitForSelector('[data-testid=widget-msg]:has-text("Where is my order")');
     await admin.goto(server.base + '/');
-    await row(admin, 'Visitor #').first().click();
-    await admin.waitForSelector('text=Where is my order?');
-    await admin.screenshot({ path: '/tmp/shots/debug-panel.png' });
+    await row(admin, 'Where is my order?').first().click();
+    await admin.waitForSelector('.message >> text=Where is my order?').catch(() => admin.waitForSelector('text=Where is my order?'));
     await admin.waitForSelector('[data-testid=page-views] >> text=Promo');
     await admin.locator('textarea').first().fill('/history');
     await admin.locator('textarea').first().press('Enter');

@@ -6,6 +6,9 @@ import { Icon } from './icons';
 import { canManageSettings, contactName, emit, errText, flushDraft, send, sendTyping, setDraft, state, toast, useStore } from './store';
 import type { Attachment, CannedResponse, Id, Message } from './types';
 import { Dropdown, Field, Modal, Spinner, formatSize } from './ui';
+import { isMessenger } from './channelIcons';
+import { TemplatePicker } from './composer/TemplatePicker';
+import { WindowIndicator, useReplyWindow } from './composer/WindowIndicator';
 
 export interface ComposerHandle {
   focus(note: boolean): void;
@@ -46,12 +49,15 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
   const lastTyping = useRef(0);
 
   const blocked = !!conv?.contact?.blocked;
+  // WhatsApp / Instagram: free text only within 24 hours of the contact's last message.
+  const win = useReplyWindow(id);
+  const windowClosed = !note && win.state === 'closed';
   const limit = channel?.max_message_length ?? 0;
   const length = messageLength(channel?.kind, text);
   const over = !note && limit > 0 && length > limit;
   const uploading = files.some((f) => !f.att && !f.error);
   const ready = files.filter((f) => f.att).map((f) => f.att!);
-  const canSend = (text.trim().length > 0 || ready.length > 0) && !over && !uploading && !(blocked && !note);
+  const canSend = (text.trim().length > 0 || ready.length > 0) && !over && !uploading && !(blocked && !note) && !windowClosed;
 
   const autosize = () => {
     const el = ta.current;
@@ -214,6 +220,7 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
           <Icon name="lock" size={13} /> {t('composer.note')}
         </button>
         <span class="grow" />
+        {!note && <WindowIndicator w={win} />}
         {!note && limit > 0 && (
           <span class={counterClass} data-testid="counter" title={channel?.kind === 'website' || channel?.kind === 'api' ? t('composer.counterNoSpaces') : undefined}>
             {length} / {limit}
@@ -223,6 +230,11 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
       {blocked && !note && (
         <div class="composer-warning" role="alert">
           <Icon name="ban" size={15} /> {t('composer.blocked')}
+        </div>
+      )}
+      {windowClosed && (
+        <div class="composer-warning win-warning" role="status" data-testid="window-warning">
+          <Icon name="clock" size={15} /> {win.kind === 'whatsapp' ? t('window.warnWhatsapp') : t('window.warnInstagram')}
         </div>
       )}
       {replyTo && (
@@ -279,7 +291,8 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
           ref={ta}
           rows={1}
           value={text}
-          placeholder={blocked && !note ? t('composer.blockedShort') : note ? t('composer.notePlaceholder') : t('composer.placeholder')}
+          disabled={windowClosed}
+          placeholder={windowClosed ? (win.kind === 'whatsapp' ? t('window.placeholderWhatsapp') : t('window.placeholderInstagram')) : blocked && !note ? t('composer.blockedShort') : note ? t('composer.notePlaceholder') : t('composer.placeholder')}
           aria-label={note ? t('composer.note') : t('composer.reply')}
           onInput={(e) => update(e.currentTarget.value, e.currentTarget.selectionStart ?? undefined)}
           onKeyDown={onKeyDown}
@@ -336,6 +349,9 @@ export function Composer({ id, handle }: { id: Id; handle: { current: ComposerHa
         >
           <Icon name="zap" />
         </button>
+        {!note && channel && isMessenger(channel.kind) && (
+          <TemplatePicker convId={id} channel={channel} highlight={windowClosed && win.kind === 'whatsapp'} disabled={windowClosed && win.kind === 'instagram'} />
+        )}
         <span class="grow" />
         <span class="muted small hint-keys">{t('composer.enterHint')}</span>
         <button type="button" class={'btn ' + (note ? 'btn-note' : 'btn-primary')} onClick={doSend} disabled={!canSend} data-testid="send">

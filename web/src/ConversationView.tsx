@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clockTime, dayLabel, fullTime, t } from './i18n';
-import { Icon, channelIcon } from './icons';
+import { Icon } from './icons';
+import { ChannelIcon } from './channelIcons';
 import { Composer, type ComposerHandle } from './Composer';
 import {
   assign,
@@ -124,7 +125,7 @@ function ConvHeader(props: { c: Conversation; assignOpen: boolean; setAssignOpen
           <span class="conv-sub">
             {channel && (
               <>
-                <Icon name={channelIcon(channel.kind)} size={13} /> {channel.name}
+                <ChannelIcon kind={channel.kind} size={14} title={null} /> {channel.name}
               </>
             )}
             <span class={'status-chip status-' + c.status} data-testid="conv-status">

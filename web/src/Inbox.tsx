@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { listTime, t, tn } from './i18n';
-import { Icon, channelIcon } from './icons';
+import { Icon } from './icons';
+import { ChannelIcon } from './channelIcons';
 import { ConversationView } from './ConversationView';
 import { ContactPanel } from './ContactPanel';
 import {
@@ -341,7 +342,7 @@ function Row({ id, selectable, checked }: { id: Id; selectable: boolean; checked
         <div class="row-line row-meta">
           {channel && (
             <span class="row-channel" title={channel.name}>
-              <Icon name={channelIcon(channel.kind)} size={13} />
+              <ChannelIcon kind={channel.kind} size={13} title={null} />
               <span>{channel.name}</span>
             </span>
           )}

@@ -8,6 +8,9 @@ import { Icon, channelIcon } from './icons';
 import { canManageSettings, chooseLang, emit, isAdmin, loadDirectory, navigate, setMe, shallowArray, state, toast, toastError, useStore } from './store';
 import type { ButtonMode, CannedResponse, Channel, CloseReason, Id, Tag, Team, User, WebsiteRule } from './types';
 import { Avatar, Field, Modal } from './ui';
+import { ChannelBadge, isMessenger, type MessengerKind } from './channelIcons';
+import { ConnectModal, MessengerSetup, NewChannelChooser, accountLabel } from './channels/MessengerSetup';
+import { TemplatesModal } from './channels/Templates';
 
 const FLAGS = ['see_all_conversations', 'delete_conversations', 'manage_settings', 'see_group_chats'] as const;
 
@@ -447,6 +450,9 @@ function Channels() {
   const channels = useStore((s) => [...s.channels.values()], shallowArray);
   const [edit, setEdit] = useState<Channel | 'new' | 'new-website' | null>(null);
   const [secret, setSecret] = useState<Channel | null>(null);
+  // Messengers (channels/MessengerSetup.tsx, channels/Templates.tsx): kind choice, setup, connection, templates.
+  const [pick, setPick] = useState(false);
+  const [msgr, setMsgr] = useState<{ setup: MessengerKind } | { connect: Channel } | { templates: Channel } | null>(null);
   return (
     <Page
       title={t('settings.channels')}
@@ -456,8 +462,8 @@ function Channels() {
           <button type="button" class="btn" onClick={() => setEdit('new-website')} data-testid="new-website-channel">
             <Icon name="plus" size={15} /> {t('channel.newWebsite')}
           </button>
-          <button type="button" class="btn btn-primary" onClick={() => setEdit('new')} data-testid="new-channel">
-            <Icon name="plus" size={15} /> {t('channel.newApi')}
+          <button type="button" class="btn btn-primary" onClick={() => setPick(true)} data-testid="new-channel">
+            <Icon name="plus" size={15} /> {t('msgr.newChannel')}
           </button>
         </div>
       }
@@ -466,16 +472,25 @@ function Channels() {
       <div class="cards">
         {channels.map((c) => (
           <div key={c.id} class={'card item-card' + (c.active ? '' : ' inactive')}>
-            <span class="channel-badge">
-              <Icon name={channelIcon(c.kind)} size={18} />
-            </span>
+            <ChannelBadge kind={c.kind} />
             <div class="grow">
               <strong>{c.name}</strong>
               <div class="muted small">
                 {t(('channelKind.' + c.kind) as TextKey)} · {t(c.routing_mode === 'auto' ? 'channel.routingAuto' : 'channel.routingManual')} · {t('channel.membersCount', { n: c.member_ids.length })}
                 {!c.active && ' · ' + t('channel.inactive')}
+                {isMessenger(c.kind) && accountLabel(c) && ' · ' + accountLabel(c)}
               </div>
             </div>
+            {isMessenger(c.kind) && (
+              <span class="ch-row-actions">
+                <button type="button" class="btn btn-sm" onClick={() => setMsgr({ connect: c })} data-testid="channel-connect">
+                  {t('msgr.connection')}
+                </button>
+                <button type="button" class="btn btn-sm" onClick={() => setMsgr({ templates: c })} data-testid="channel-templates">
+                  {t('tpl.title')}
+                </button>
+              </span>
+            )}
             <button type="button" class="icon-btn" onClick={() => setEdit(c)} aria-label={t('common.edit') + ' ' + c.name}>
               <Icon name="edit" size={16} />
             </button>
@@ -490,6 +505,20 @@ function Channels() {
           onSecret={setSecret}
         />
       )}
+      {pick && (
+        <NewChannelChooser
+          onClose={() => setPick(false)}
+          onPick={(k) => {
+            setPick(false);
+            if (k === 'api') setEdit('new');
+            else if (k === 'website') setEdit('new-website');
+            else setMsgr({ setup: k });
+          }}
+        />
+      )}
+      {msgr && 'setup' in msgr && <MessengerSetup kind={msgr.setup} onClose={() => setMsgr(null)} />}
+      {msgr && 'connect' in msgr && <ConnectModal channel={msgr.connect} onClose={() => setMsgr(null)} />}
+      {msgr && 'templates' in msgr && <TemplatesModal channel={msgr.templates} onClose={() => setMsgr(null)} />}
       {secret && (
         <Modal title={t('channel.secretTitle')} onClose={() => setSecret(null)} footer={<button type="button" class="btn btn-primary" onClick={() => setSecret(null)}>{t('common.done')}</button>}>
           <p>{t('channel.secretText')}</p>
@@ -580,7 +609,7 @@ function ChannelForm({ channel, kind, onClose, onSecret }: { channel: Channel | 
         <Field label={t('channel.name')}>
           <input value={f.name} onInput={(e) => set({ name: e.currentTarget.value })} required name="name" />
         </Field>
-        {!website && (
+        {!website && (!channel || channel.kind === 'api') && (
           <Field label={t('channel.webhookUrl')} hint={t('channel.webhookHint')}>
             <input type="url" value={f.webhook_url} onInput={(e) => set({ webhook_url: e.currentTarget.value })} placeholder="https://" name="webhook_url" />
           </Field>

@@ -21,6 +21,7 @@ import type {
   WsFrame,
 } from './types';
 import { Realtime } from './ws';
+import { MESSENGER_ERRORS } from './messengerErrors';
 
 // ------------------------------------------------------------------ filters
 
@@ -818,6 +819,8 @@ export interface Outgoing {
   note: boolean;
   replyTo: Id | null;
   attachments: import('./types').Attachment[];
+  /** A messenger template to send instead of free text (`text` is its filled body). */
+  template?: import('./types').TemplateSend;
 }
 
 /** Sends a message or note; shows it at once, then as the server answers. */
@@ -825,6 +828,7 @@ export async function send(id: Id, out: Outgoing, retryOf?: Message) {
   const me = state.me;
   if (!me) return;
   const cmid = retryOf?.client_msg_id ?? clientMsgId();
+  const template = out.template ?? retryOf?.template;
   const optimistic: Message = {
     id: Number.MAX_SAFE_INTEGER,
     conversation_id: id,
@@ -841,18 +845,24 @@ export async function send(id: Id, out: Outgoing, retryOf?: Message) {
     client_msg_id: cmid,
     created_at: new Date().toISOString(),
     pending: 'sending',
+    template,
   };
   const th = thread(id);
   state.threads.set(id, { ...th, items: mergeMessages(th.items, []).filter((m) => m.client_msg_id !== cmid).concat(optimistic) });
   emit();
   try {
-    const m = await post<Message>(`/conversations/${id}/messages`, {
-      text: out.text,
-      kind: out.note ? 'note' : undefined,
-      reply_to: out.replyTo ?? undefined,
-      client_msg_id: cmid,
-      attachment_ids: out.attachments.map((a) => a.id),
-    });
+    const m = await post<Message>(
+      `/conversations/${id}/messages`,
+      template
+        ? { template, client_msg_id: cmid }
+        : {
+            text: out.text,
+            kind: out.note ? 'note' : undefined,
+            reply_to: out.replyTo ?? undefined,
+            client_msg_id: cmid,
+            attachment_ids: out.attachments.map((a) => a.id),
+          },
+    );
     addMessage(m);
   } catch (e) {
     const cur = thread(id);
@@ -1060,6 +1070,7 @@ const KNOWN_ERRORS: Record<string, import('./i18n').TextKey> = {
   shortcut_taken: 'error.shortcutTaken',
   payload_too_large: 'error.tooLarge',
   too_many_attempts: 'auth.tooMany',
+  ...MESSENGER_ERRORS,
 };
 
 export function errText(e: unknown): string {

@@ -43,6 +43,16 @@ export interface Channel {
   embed_snippet?: string;
   chat_link?: string;
   website?: WebsiteOptions & { base_url: string; ratings_url: string };
+  /** Messengers (docs/messengers.md): where the provider must send webhooks (a path on this server). */
+  webhook_url_to_configure?: string;
+  phone_number_id?: string;
+  business_account_id?: string;
+  display_phone_number?: string;
+  page_id?: string;
+  bot_username?: string;
+  api_base_url?: string;
+  /** WhatsApp and Instagram: only in the answers of creation and rotate-secret. */
+  verify_token?: string;
 }
 
 export type ButtonMode = 'show' | 'show_with_notification' | 'open_automatically' | 'hide';
@@ -142,6 +152,10 @@ export interface Conversation {
   last_activity_at: string;
   created_at: string;
   draft: string | null;
+  /** When the contact last wrote. */
+  last_inbound_at?: string | null;
+  /** WhatsApp and Instagram: when the 24-hour reply window closes (null: no window, or never wrote). */
+  reply_window_expires_at?: string | null;
 }
 
 export interface Counts {
@@ -186,6 +200,8 @@ export interface Message {
   created_at: string;
   /** Client-only: the send has not been acknowledged yet / failed locally. */
   pending?: 'sending' | 'error';
+  /** Client-only: the template a pending send used (a retry sends it again). */
+  template?: TemplateSend;
 }
 
 export interface MessagePage {
@@ -218,4 +234,33 @@ export interface WsFrame {
   seq: number | null;
   type: string;
   data: any;
+}
+
+// ------------------------------------------------------------------ messenger channels
+
+export interface Template {
+  id: Id;
+  channel_id: Id;
+  name: string;
+  language: string;
+  category: string;
+  body: string;
+  /** null: placeholders Charla cannot fill (named ones). */
+  param_count: number | null;
+  status: 'approved' | 'pending' | 'rejected';
+  rejection_reason: string | null;
+  synced: boolean;
+  updated_at: string;
+}
+
+export interface TemplateSend {
+  id: Id;
+  params: string[];
+}
+
+export interface ConnectionReport {
+  ok: boolean;
+  detail: string;
+  account: string | null;
+  webhook_url: string | null;
 }
