@@ -253,6 +253,7 @@ describe('operator app', () => {
     assert.deepEqual(dave.flags, ['delete_conversations']);
     await admin.goto(server.base + '/settings/channels');
     await admin.click('[data-testid=new-channel]');
+    await admin.click('[data-testid=kind-api]');
     await admin.fill('.modal input[name=name]', 'Partner API');
     await admin.click('.modal-foot .btn-primary');
     const secret = (await admin.locator('[data-testid=channel-secret]').textContent())?.trim() ?? '';
@@ -276,6 +277,9 @@ describe('operator app', () => {
     await admin.waitForSelector('[data-testid=section-all]:has-text("Все")');
     const me = await server.api('GET', '/auth/me');
     assert.equal(me.language, 'ru');
+    // History lines are said in the operator's language too (from the server's event data).
+    await openConversation(admin, 'Ana Live');
+    await admin.locator('[data-testid=event]', { hasText: 'Закрыт' }).first().waitFor();
     // Back to English for whoever runs next.
     await admin.click('[data-testid=user-menu]');
     await admin.click('[data-testid=lang-en]');

@@ -637,12 +637,40 @@ function Attachments({ m }: { m: Message }) {
   );
 }
 
+/** A history line in the operator's language, from the server's structured data when it has it. */
+function eventText(m: Message): string {
+  const e = m.event;
+  const who = (v: string | null | undefined) => v ?? '—';
+  switch (e?.type) {
+    case 'assigned':
+      return t('event.assigned', { to: who(e.to) });
+    case 'unassigned':
+      return t('event.unassigned', { from: who(e.from) });
+    case 'transferred':
+      return t('event.transferred', { from: who(e.from), to: who(e.to) });
+    case 'reassigned':
+      return t('event.reassigned', { from: who(e.from), to: who(e.to) });
+    case 'closed':
+      return e.reason ? t('event.closedReason', { reason: e.reason }) : t('event.closed');
+    case 'reopened':
+      return t('event.reopened');
+    case 'snoozed':
+      return typeof e.until === 'number' ? t('event.snoozed', { until: fullTime(new Date(e.until).toISOString()) }) : m.text;
+    case 'snooze_ended':
+      return t('event.snoozeEnded');
+    case 'contact_detached':
+      return t('event.contactDetached');
+    default:
+      return m.text;
+  }
+}
+
 function MessageItem({ m, quoted, grouped, onQuote, onCanned }: { m: Message; quoted?: Message; grouped: boolean; onQuote: (m: Message) => void; onCanned: (m: Message) => void }) {
   if (m.kind === 'event') {
     return (
       <div class="event-line" data-testid="event">
         <span>
-          {m.text} · {clockTime(m.created_at)}
+          {eventText(m)} · {clockTime(m.created_at)}
         </span>
       </div>
     );

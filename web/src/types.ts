@@ -197,11 +197,22 @@ export interface Message {
   author: { type: 'contact' | 'user' | 'bot' | 'system'; id: Id | null; name: string };
   reply_to: Id | null;
   client_msg_id: string | null;
+  /** History lines: what happened, to be said in the operator's language (`text` is English). */
+  event?: MessageEvent | null;
   created_at: string;
   /** Client-only: the send has not been acknowledged yet / failed locally. */
   pending?: 'sending' | 'error';
   /** Client-only: the template a pending send used (a retry sends it again). */
   template?: TemplateSend;
+}
+
+export interface MessageEvent {
+  type: string;
+  from?: string | null;
+  to?: string | null;
+  reason?: string | null;
+  /** Unix milliseconds. */
+  until?: number | null;
 }
 
 export interface MessagePage {

@@ -354,6 +354,9 @@ pub struct Message {
     pub status: MessageStatus,
     pub error: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// History (event) lines: what happened, as JSON `{"type": "assigned", "to": "Ana"...}`, so
+    /// clients can say it in the operator's language; `text` is the English fallback.
+    pub event: Option<String>,
     pub created_at: Millis,
 }
 

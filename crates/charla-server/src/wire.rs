@@ -620,6 +620,13 @@ pub struct Message {
     pub author: Author,
     pub reply_to: Option<Id>,
     pub client_msg_id: Option<String>,
+    /// For `event` lines: what happened, so clients can say it in the operator's language —
+    /// `{"type": "assigned"|"unassigned"|"transferred"|"reassigned", "from", "to"}`,
+    /// `{"type": "closed", "reason"}`, `{"type": "reopened"}`,
+    /// `{"type": "snoozed", "until": <Unix ms>}`, `{"type": "snooze_ended"}`,
+    /// `{"type": "contact_detached"}`; null for other lines (use `text`).
+    #[schema(value_type = Option<Object>)]
+    pub event: Option<serde_json::Value>,
     pub created_at: String,
 }
 
@@ -639,6 +646,7 @@ impl From<&dom::Message> for Message {
             author: Author { kind: m.author.kind.as_str().into(), id: m.author.id, name: m.author.name.clone() },
             reply_to: m.reply_to,
             client_msg_id: m.client_msg_id.clone(),
+            event: m.event.as_deref().and_then(|e| serde_json::from_str(e).ok()),
             created_at: time(m.created_at),
         }
     }

@@ -89,7 +89,7 @@ function SpecInput({ f, value, onInput, optional }: { f: FieldSpec; value: strin
     <Field label={label} hint={t(f.hint)}>
       <input
         name={f.key}
-        type={f.secret ? 'password' : f.key === 'api_base_url' ? 'url' : 'text'}
+        type={(f.secret ? 'password' : f.key === 'api_base_url' ? 'url' : 'text') as 'text'}
         autoComplete="off"
         spellcheck={false}
         required={f.required && !optional}

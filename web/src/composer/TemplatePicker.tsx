@@ -1,7 +1,7 @@
 // The composer's template picker: the approved templates of the conversation's messenger
 // channel, a live preview, one input per {{n}} parameter, and send.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { Icon } from '../icons';
 import { canManageSettings, errText, navigate, send } from '../store';
 import { TEMPLATE_MAX, cachedTemplates, loadTemplates, paramCount, paramProblem, renderTemplate, templatePieces } from '../templates';
@@ -102,7 +102,7 @@ function TemplatePanel({ convId, channel, onDone }: { convId: Id; channel: Chann
           </button>
         ))}
       </div>
-      {others > 0 && <div class="tpl-foot muted small">{t('tpl.othersHidden', { n: others })}</div>}
+      {others > 0 && <div class="tpl-foot muted small">{tn('tpl.othersHidden', others)}</div>}
     </div>
   );
 }

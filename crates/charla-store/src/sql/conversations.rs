@@ -226,6 +226,8 @@ pub(crate) struct NewRow<'a> {
     pub provider_id: Option<String>,
     pub status: MessageStatus,
     pub hidden: bool,
+    /// Structured data of an event line (JSON).
+    pub event: Option<String>,
     pub now: Millis,
 }
 
@@ -233,8 +235,8 @@ pub(crate) struct NewRow<'a> {
 pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
     let id: Option<Id> = sqlx::query_scalar(
         "INSERT INTO messages (workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, \
-         author_name, text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+         author_name, text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at, event_data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(r.conv.workspace_id)
@@ -252,6 +254,7 @@ pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> Stor
     .bind(r.status.as_str())
     .bind(r.hidden as i64)
     .bind(r.now)
+    .bind(r.event.clone())
     .fetch_optional(&mut *c)
     .await?;
     Ok(id.map(|id| Message {
@@ -269,6 +272,7 @@ pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> Stor
         status: r.status,
         error: None,
         attachments: Vec::new(),
+        event: r.event,
         created_at: r.now,
     }))
 }
@@ -357,6 +361,7 @@ pub(crate) async fn event_line(
     conv: &Conversation,
     actor: Option<Id>,
     text: String,
+    data: serde_json::Value,
     now: Millis,
 ) -> StoreResult<Message> {
     let author = system_author(c, conv.workspace_id, actor).await?;
@@ -370,6 +375,7 @@ pub(crate) async fn event_line(
         provider_id: None,
         status: MessageStatus::Sent,
         hidden: false,
+        event: (!data.is_null()).then(|| data.to_string()),
         now,
     };
     insert_message(c, row).await?.ok_or_else(|| StoreError::Database("event line not inserted".into()))
@@ -772,6 +778,7 @@ async fn ingest_tx(
             provider_id: Some(msg.provider_message_id.clone()),
             status: MessageStatus::Delivered,
             hidden: true,
+            event: None,
             now,
         };
         let mut message =
@@ -813,6 +820,7 @@ async fn ingest_tx(
         provider_id: Some(msg.provider_message_id.clone()),
         status: MessageStatus::Delivered,
         hidden: false,
+        event: None,
         now,
     };
     let mut message = insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
@@ -978,6 +986,7 @@ async fn send_tx(
         provider_id: None,
         status: if outbound { MessageStatus::Queued } else { MessageStatus::Sent },
         hidden: false,
+        event: None,
         now,
     };
     let mut message = insert_message(c, row)
@@ -1172,14 +1181,15 @@ pub(crate) async fn assign(
             save_conversation(c, &conv).await?;
             reschedule_auto_close(c, &conv, &ch).await?;
 
-            let text = match (decision, &from, &to) {
-                (_, None, Some(to)) => format!("Assigned to {to}"),
-                (_, Some(from), None) => format!("Unassigned from {from}"),
-                (Reassign::Transfer, Some(from), Some(to)) => format!("Transferred from {from} to {to}"),
-                (_, Some(from), Some(to)) => format!("Reassigned from {from} to {to}"),
-                (_, None, None) => "Unassigned".to_string(),
+            let (text, kind) = match (decision, &from, &to) {
+                (_, None, Some(to)) => (format!("Assigned to {to}"), "assigned"),
+                (_, Some(from), None) => (format!("Unassigned from {from}"), "unassigned"),
+                (Reassign::Transfer, Some(from), Some(to)) => (format!("Transferred from {from} to {to}"), "transferred"),
+                (_, Some(from), Some(to)) => (format!("Reassigned from {from} to {to}"), "reassigned"),
+                (_, None, None) => ("Unassigned".to_string(), "unassigned"),
             };
-            let line = event_line(c, &conv, Some(actor), text, now).await?;
+            let data = serde_json::json!({ "type": kind, "from": from, "to": to });
+            let line = event_line(c, &conv, Some(actor), text, data, now).await?;
             let mut notification = None;
             if let Some(u) = user_id
                 && before.assignee_id != Some(u)
@@ -1232,7 +1242,8 @@ pub(crate) async fn close_tx(
         Some(r) => format!("Closed: {r}"),
         None => "Closed".to_string(),
     };
-    let line = event_line(c, conv, actor, text, now).await?;
+    let data = serde_json::json!({ "type": "closed", "reason": reason });
+    let line = event_line(c, conv, actor, text, data, now).await?;
     events.message(c, "message.created", conv, &line).await?;
     events.conversation(c, "conversation.updated", conv).await?;
     Ok(())
@@ -1307,7 +1318,7 @@ pub(crate) async fn reopen(
             save_conversation(c, &conv).await?;
             let ch = channel_rules(c, conv.channel_id).await?;
             reschedule_auto_close(c, &conv, &ch).await?;
-            let line = event_line(c, &conv, Some(actor), "Reopened".to_string(), now).await?;
+            let line = event_line(c, &conv, Some(actor), "Reopened".to_string(), serde_json::json!({ "type": "reopened" }), now).await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1345,7 +1356,14 @@ pub(crate) async fn snooze(
             conv.status = Status::Snoozed;
             conv.snoozed_until = Some(until);
             save_conversation(c, &conv).await?;
-            let line = event_line(c, &conv, Some(actor), format!("Snoozed until {}", format_utc(until)), now).await?;
+            let line = event_line(
+                c,
+                &conv,
+                Some(actor),
+                format!("Snoozed until {}", format_utc(until)),
+                serde_json::json!({ "type": "snoozed", "until": until }),
+                now,
+            ).await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1482,7 +1500,7 @@ pub(crate) async fn detach_contact(
                 .await?;
             conv.contact_id = None;
             save_conversation(c, &conv).await?;
-            let line = event_line(c, &conv, Some(actor), "Contact detached".to_string(), now).await?;
+            let line = event_line(c, &conv, Some(actor), "Contact detached".to_string(), serde_json::json!({ "type": "contact_detached" }), now).await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1671,7 +1689,7 @@ pub(crate) async fn run_timer_job(s: &SqlStore, job: Job, now: Millis) -> StoreR
                     conv.last_activity_at = now;
                     save_conversation(c, &conv).await?;
                     reschedule_auto_close(c, &conv, &ch).await?;
-                    let line = event_line(c, &conv, None, "Snooze ended".to_string(), now).await?;
+                    let line = event_line(c, &conv, None, "Snooze ended".to_string(), serde_json::json!({ "type": "snooze_ended" }), now).await?;
                     events.message(c, "message.created", &conv, &line).await?;
                     events.conversation(c, "conversation.updated", &conv).await?;
                     if let Some(assignee) = conv.assignee_id {

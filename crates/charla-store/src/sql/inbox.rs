@@ -5,6 +5,7 @@
 use super::rows::{ATTACHMENT_COLUMNS, CONTACT_COLUMNS, attachment_from_row, contacts_from_rows};
 use super::*;
 use charla_core::Flag;
+use charla_core::search::{SearchTerm, like_escape};
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.channel_i
 /// Columns of `messages`, qualified with the alias `m`.
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.workspace_id, m.conversation_id, m.attention_id, m.channel_id, \
      m.kind, m.author_type, m.author_id, m.author_name, m.text, m.reply_to, m.client_msg_id, m.provider_id, \
-     m.status, m.error, m.created_at";
+     m.status, m.error, m.event_data, m.created_at";
 
 pub(crate) const ATTENTION_COLUMNS: &str = "id, conversation_id, status, assignee_id, team_id, opened_at, closed_at, \
      close_reason, first_response_at, rating, rating_comment, rating_hidden, rated_at";
@@ -82,6 +83,7 @@ pub(crate) fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
         status: col_enum(row, "status", MessageStatus::parse)?,
         error: col(row, "error")?,
         attachments: Vec::new(),
+        event: col(row, "event_data")?,
         created_at: col(row, "created_at")?,
     })
 }
@@ -305,7 +307,7 @@ pub(crate) fn push_visibility(q: &mut Sql, v: &Viewer) {
 }
 
 /// Appends the filters (everything but section, sort and cursor), each as ` AND ...`.
-fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &ConversationFilter) {
+fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &ConversationFilter, search: SearchMode) {
     if let Some(s) = f.status {
         q.push(" AND c.status = ");
         q.bind(s.as_str());
@@ -368,50 +370,218 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
         q.bind(to);
     }
     if let Some(term) = &f.search {
-        let pattern = format!("%{}%", charla_core::search::like_escape(&term.text));
-        q.push(" AND (c.contact_id IN (SELECT k.id FROM contacts k WHERE k.workspace_id = ");
-        q.bind(workspace_id);
-        q.push(" AND (k.search_text LIKE ");
-        q.bind(pattern.clone());
-        q.push(" ESCAPE '\\'");
-        if let Some(digits) = &term.phone_digits {
-            q.push(" OR k.phone_digits LIKE ");
-            q.bind(format!("%{}%", charla_core::search::like_escape(digits)));
-            q.push(" ESCAPE '\\'");
-        }
-        q.push(")) OR c.identity_id IN (SELECT i.id FROM contact_identities i WHERE i.workspace_id = ");
-        q.bind(workspace_id);
-        q.push(" AND LOWER(i.name) LIKE ");
-        q.bind(pattern);
-        q.push(" ESCAPE '\\')");
-        // Full text only when the term has something a tokenizer keeps.
-        if term.text.chars().any(char::is_alphanumeric) {
-            match dialect {
-                Dialect::Sqlite => {
-                    q.push(
-                        " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.hidden = 0 AND m.id IN \
-                         (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
-                    );
-                    q.bind(fts_phrase(&term.text));
-                    q.push("))");
-                }
-                Dialect::Postgres => {
-                    q.push(" OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ");
-                    q.bind(workspace_id);
-                    q.push(" AND m.hidden = 0 AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
-                    q.bind(term.text.clone());
-                    q.push("))");
-                }
-            }
+        // In scan mode the unary plus keeps the planner from driving the query from the
+        // matches: it walks the sort's index and keeps the rows that match.
+        let plus = if search == SearchMode::Scan { "+" } else { "" };
+        q.push(&format!(" AND ({plus}c.contact_id IN ("));
+        push_contact_matches(q, dialect, workspace_id, term);
+        q.push(&format!(") OR {plus}c.identity_id IN ("));
+        push_identity_matches(q, dialect, workspace_id, term);
+        q.push(")");
+        if has_full_text(term) {
+            q.push(&format!(" OR {plus}c.id IN ("));
+            push_message_matches(q, dialect, workspace_id, term);
+            q.push(")");
         }
         q.push(")");
     }
+}
+
+/// How a search term is applied to the conversation list (see [`search_mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchMode {
+    /// Few matches: they drive the query (look them up, then sort them).
+    Driven,
+    /// Many matches: walk the conversations in sort order and keep the matching ones; the
+    /// first page fills quickly.
+    Scan,
+}
+
+/// Matches (contacts, identities and messages, each counted up to this) above which a search
+/// walks the sorted conversations instead of sorting all matches. Both plans cost about the
+/// same around here on a million conversations: a few milliseconds.
+const SEARCH_SCAN_FROM: i64 = 4_000;
+
+/// Full text only when the term has something a tokenizer keeps.
+fn has_full_text(term: &SearchTerm) -> bool {
+    term.text.chars().any(char::is_alphanumeric)
+}
+
+/// `SELECT <contact id> ...` of the contacts whose name, e-mail or username contains the term,
+/// or whose phone digits contain its digits. SQLite: the trigram index `contacts_fts`;
+/// PostgreSQL: LIKE served by the pg_trgm indexes.
+fn push_contact_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
+    match dialect {
+        Dialect::Sqlite => {
+            let mut query = format!("search_text : {}", fts_phrase(&term.text));
+            if let Some(digits) = &term.phone_digits {
+                query.push_str(&format!(" OR phone_digits : {}", fts_phrase(digits)));
+            }
+            q.push("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ");
+            q.bind(query);
+        }
+        Dialect::Postgres => {
+            q.push("SELECT k.id FROM contacts k WHERE k.workspace_id = ");
+            q.bind(workspace_id);
+            q.push(" AND (k.search_text LIKE ");
+            q.bind(format!("%{}%", like_escape(&term.text)));
+            q.push(" ESCAPE '\\'");
+            if let Some(digits) = &term.phone_digits {
+                q.push(" OR k.phone_digits LIKE ");
+                q.bind(format!("%{}%", like_escape(digits)));
+                q.push(" ESCAPE '\\'");
+            }
+            q.push(")");
+        }
+    }
+}
+
+/// `SELECT <identity id> ...` of the identities whose name contains the term.
+fn push_identity_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
+    match dialect {
+        Dialect::Sqlite => {
+            q.push("SELECT rowid FROM identities_fts WHERE identities_fts MATCH ");
+            q.bind(fts_phrase(&term.text));
+        }
+        Dialect::Postgres => {
+            q.push("SELECT i.id FROM contact_identities i WHERE i.workspace_id = ");
+            q.bind(workspace_id);
+            q.push(" AND LOWER(i.name) LIKE ");
+            q.bind(format!("%{}%", like_escape(&term.text)));
+            q.push(" ESCAPE '\\'");
+        }
+    }
+}
+
+/// `SELECT <conversation id> ...` of the visible messages whose text has the term's words.
+fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
+    match dialect {
+        Dialect::Sqlite => {
+            q.push(
+                "SELECT m.conversation_id FROM messages m WHERE m.hidden = 0 AND m.id IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+            );
+            q.bind(fts_phrase(&term.text));
+            q.push(")");
+        }
+        Dialect::Postgres => {
+            q.push("SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ");
+            q.bind(workspace_id);
+            q.push(" AND m.hidden = 0 AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
+            q.bind(term.text.clone());
+            q.push(")");
+        }
+    }
+}
+
+/// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan.
+async fn search_mode(c: &mut AnyConnection, dialect: Dialect, workspace_id: Id, term: &SearchTerm) -> StoreResult<SearchMode> {
+    let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
+    push_contact_matches(&mut q, dialect, workspace_id, term);
+    q.push(" LIMIT ");
+    q.bind(SEARCH_SCAN_FROM);
+    q.push(") a) + (SELECT COUNT(*) FROM (");
+    push_identity_matches(&mut q, dialect, workspace_id, term);
+    q.push(" LIMIT ");
+    q.bind(SEARCH_SCAN_FROM);
+    q.push(") b)");
+    if has_full_text(term) {
+        q.push(" + (SELECT COUNT(*) FROM (");
+        match dialect {
+            // The index alone: whether hidden or not does not matter for an estimate.
+            Dialect::Sqlite => {
+                q.push("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ");
+                q.bind(fts_phrase(&term.text));
+            }
+            Dialect::Postgres => push_message_matches(&mut q, dialect, workspace_id, term),
+        }
+        q.push(" LIMIT ");
+        q.bind(SEARCH_SCAN_FROM);
+        q.push(") m)");
+    }
+    q.push(" AS BIGINT) AS n");
+    let n: i64 = col(&q.query().fetch_one(&mut *c).await?, "n")?;
+    Ok(if n >= SEARCH_SCAN_FROM { SearchMode::Scan } else { SearchMode::Driven })
 }
 
 /// The search term as one FTS5 phrase (quotes doubled), so its words match in sequence and no
 /// character is read as query syntax.
 fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// One part of what a viewer sees, shaped so that its rows can be read from one index in sort
+/// order (see [`branches`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Branch {
+    /// The whole workspace.
+    Workspace,
+    AssignedTo(Id),
+    /// Unassigned: anywhere (None), or in these channels or teams.
+    Unassigned(Option<(Vec<Id>, Vec<Id>)>),
+    Channel(Id),
+}
+
+/// What the viewer may see in the section (`Viewer::can_see`, charla_core::access), as a union
+/// of branches; empty when the section holds nothing for this viewer. Admins see one branch;
+/// agents their own conversations, the unassigned ones of their channels and teams, and with
+/// `see_all_conversations` each of their channels (the teammates' ones are only there).
+fn branches(v: &Viewer, section: Section) -> Vec<Branch> {
+    if v.is_admin() {
+        return vec![match section {
+            Section::All | Section::Teammates => Branch::Workspace,
+            Section::Mine => Branch::AssignedTo(v.user_id),
+            Section::Unassigned => Branch::Unassigned(None),
+        }];
+    }
+    let unassigned = Branch::Unassigned(Some((v.channel_ids.clone(), v.team_ids.clone())));
+    let channels: Vec<Branch> = if v.flags.has(Flag::SeeAllConversations) {
+        v.channel_ids.iter().map(|c| Branch::Channel(*c)).collect()
+    } else {
+        Vec::new()
+    };
+    match section {
+        Section::Mine => vec![Branch::AssignedTo(v.user_id)],
+        Section::Unassigned => vec![unassigned],
+        Section::Teammates => channels,
+        Section::All => [Branch::AssignedTo(v.user_id), unassigned].into_iter().chain(channels).collect(),
+    }
+}
+
+/// The conditions of one branch in a section, with what applies to every branch (embedded
+/// sessions' contacts, group chats).
+fn push_branch(q: &mut Sql, v: &Viewer, b: &Branch, section: Section) {
+    q.push("c.workspace_id = ");
+    q.bind(v.workspace_id);
+    match b {
+        Branch::Workspace => {}
+        Branch::AssignedTo(u) => {
+            q.push(" AND c.assignee_id = ");
+            q.bind(*u);
+        }
+        Branch::Unassigned(None) => {
+            q.push(" AND c.assignee_id IS NULL");
+        }
+        Branch::Unassigned(Some((channels, teams))) => {
+            q.push(" AND c.assignee_id IS NULL AND (c.channel_id IN ");
+            q.bind_list(channels);
+            q.push(" OR c.team_id IN ");
+            q.bind_list(teams);
+            q.push(")");
+        }
+        Branch::Channel(ch) => {
+            q.push(" AND c.channel_id = ");
+            q.bind(*ch);
+        }
+    }
+    push_section(q, section, v.user_id);
+    if let Some(allowed) = &v.allowed_contact_ids {
+        q.push(" AND c.contact_id IN ");
+        q.bind_list(allowed);
+    }
+    if !v.is_admin() && !v.flags.has(Flag::SeeGroupChats) {
+        q.push(" AND c.is_group = 0");
+    }
 }
 
 fn push_section(q: &mut Sql, section: Section, me: Id) {
@@ -529,18 +699,49 @@ pub(crate) async fn list_conversations(
         _ => None,
     };
     let mut conn = s.pool.acquire().await?;
+    let ws = viewer.workspace_id;
+    let search = match &filter.search {
+        Some(term) => search_mode(&mut conn, s.dialect, ws, term).await?,
+        None => SearchMode::Driven,
+    };
 
+    // The page: one query per branch of what the viewer sees in the section, each walking an
+    // index in sort order; several branches are merged and sorted again.
+    let branches = branches(viewer, filter.section);
+    let push_branch_query = |q: &mut Sql, b: &Branch| {
+        push_branch(q, viewer, b, filter.section);
+        push_filters(q, s.dialect, ws, &filter, search);
+        if let Some(cur) = cursor {
+            cur.push_after(q);
+        }
+        q.push(&order_by(filter.sort));
+        q.push(" LIMIT ");
+        q.bind(limit + 1);
+    };
     let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "));
-    push_visibility(&mut q, viewer);
-    push_filters(&mut q, s.dialect, viewer.workspace_id, &filter);
-    push_section(&mut q, filter.section, viewer.user_id);
-    if let Some(cur) = cursor {
-        cur.push_after(&mut q);
-    }
-    q.push(&order_by(filter.sort));
-    q.push(" LIMIT ");
-    q.bind(limit + 1);
-    let rows = q.query().fetch_all(&mut *conn).await?;
+    match branches.as_slice() {
+        [] => q.push("1 = 0"),
+        [one] => {
+            push_branch_query(&mut q, one);
+            &mut q
+        }
+        many => {
+            q.push("c.id IN (");
+            for (i, b) in many.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ");
+                }
+                q.push("SELECT id FROM (SELECT c.id AS id FROM conversations c WHERE ");
+                push_branch_query(&mut q, b);
+                q.push(&format!(") b{i}"));
+            }
+            q.push(")");
+            q.push(&order_by(filter.sort));
+            q.push(" LIMIT ");
+            q.bind(limit + 1)
+        }
+    };
+    let rows = if branches.is_empty() { Vec::new() } else { q.query().fetch_all(&mut *conn).await? };
     let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
     let next_cursor = if conversations.len() as i64 > limit {
         conversations.truncate(limit as usize);
@@ -561,7 +762,8 @@ pub(crate) async fn list_conversations(
     q.bind(viewer.user_id);
     q.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
     push_visibility(&mut q, viewer);
-    push_filters(&mut q, s.dialect, viewer.workspace_id, &filter);
+    push_filters(&mut q, s.dialect, ws, &filter, search);
+    // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
     q.push(" AND c.status = 'open' AND c.unanswered = 1");
     let row = q.query().fetch_one(&mut *conn).await?;
     let counts = SectionCounts {

@@ -255,6 +255,7 @@ async fn ingest_event_tx(
         provider_id: Some(ev.provider_event_id.clone()),
         status: MessageStatus::Sent,
         hidden: blocked,
+        event: None,
         now,
     };
     let message = insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_event".into()))?;

@@ -194,12 +194,16 @@ impl SqlStore {
                 (2, include_str!("../../migrations/sqlite/0002_reports.sql")),
                 (3, include_str!("../../migrations/sqlite/0003_messengers.sql")),
                 (4, include_str!("../../migrations/sqlite/0004_website.sql")),
+                (5, include_str!("../../migrations/sqlite/0005_event_data.sql")),
+                (6, include_str!("../../migrations/sqlite/0006_inbox_scale.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
                 (2, include_str!("../../migrations/postgres/0002_reports.sql")),
                 (3, include_str!("../../migrations/postgres/0003_messengers.sql")),
                 (4, include_str!("../../migrations/postgres/0004_website.sql")),
+                (5, include_str!("../../migrations/postgres/0005_event_data.sql")),
+                (6, include_str!("../../migrations/postgres/0006_inbox_scale.sql")),
             ],
         };
         let dialect = self.dialect;

@@ -311,7 +311,7 @@ pub(crate) async fn contact_ended(
                 return Err(StoreError::Invalid("already_closed", "the conversation is already closed".into()));
             }
             let mut events = Events::new(workspace_id, now);
-            let line = event_line(c, &conv, None, text, now).await?;
+            let line = event_line(c, &conv, None, text, serde_json::Value::Null, now).await?;
             events.message(c, "message.created", &conv, &line).await?;
             close_tx(c, &mut conv, None, None, now, &mut events).await?;
             Ok(Written { value: conv, events: events.list })
@@ -335,7 +335,7 @@ pub(crate) async fn add_event_line(
     s.write(move |c| {
         Box::pin(async move {
             let conv = lock_conversation(c, dialect, workspace_id, conversation_id).await?;
-            let line = event_line(c, &conv, None, text, now).await?;
+            let line = event_line(c, &conv, None, text, serde_json::Value::Null, now).await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             Ok(Written { value: line, events: events.list })

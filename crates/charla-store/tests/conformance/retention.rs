@@ -1,4 +1,4 @@
-//! Settings, and the 30-day retention of a blocked contact's hidden messages.
+//! Settings, the 30-day retention of a blocked contact's hidden messages, structured history lines.
 
 use crate::conversations::{ingest, inbound, world};
 use charla_store::Store;
@@ -37,4 +37,30 @@ async fn hidden_messages_are_listed_for_admins_then_purged(store: Arc<dyn Store>
     assert_eq!(shown.iter().filter(|m| m.text == "hi").count(), 1);
 }
 
-conformance!(settings_round_trip, hidden_messages_are_listed_for_admins_then_purged);
+
+/// History lines carry what happened as data, so the operator app can say it in any language.
+async fn event_lines_carry_structured_data(store: Arc<dyn Store>) {
+    let w = world(&store).await;
+    let conv = ingest(&store, inbound(w.channel.id, "p-1", "ext-1", "Ana", "hola"), T0).await;
+    store.assign(w.ws, conv.id, w.admin.id, Some(w.ana.id), None, T0 + 1).await.expect("assign");
+    store.assign(w.ws, conv.id, w.admin.id, Some(w.bob.id), None, T0 + 2).await.expect("transfer");
+    store.snooze(w.ws, conv.id, w.bob.id, T0 + DAY, T0 + 3).await.expect("snooze");
+    store.close(w.ws, conv.id, w.bob.id, None, T0 + 4).await.expect("close");
+    store.reopen(w.ws, conv.id, w.bob.id, T0 + 5).await.expect("reopen");
+    let history = store.list_messages(w.ws, conv.id, None, 50).await.expect("messages");
+    let events: Vec<serde_json::Value> = history
+        .iter()
+        .rev()
+        .filter(|m| m.kind == charla_core::MessageKind::Event)
+        .map(|m| serde_json::from_str(m.event.as_deref().expect("event data")).expect("json"))
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().expect("type")).collect();
+    assert_eq!(types, vec!["assigned", "transferred", "snoozed", "closed", "reopened"]);
+    assert_eq!(events[0]["to"], w.ana.name.as_str());
+    assert_eq!((events[1]["from"].as_str(), events[1]["to"].as_str()), (Some(w.ana.name.as_str()), Some(w.bob.name.as_str())));
+    assert_eq!(events[2]["until"], T0 + DAY);
+    // Customer messages have none.
+    assert!(history.iter().filter(|m| m.kind != charla_core::MessageKind::Event).all(|m| m.event.is_none()));
+}
+
+conformance!(settings_round_trip, hidden_messages_are_listed_for_admins_then_purged, event_lines_carry_structured_data);
