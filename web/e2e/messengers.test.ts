@@ -178,7 +178,7 @@ describe('messenger channels in the operator app', () => {
     assert.equal(await tip.isVisible(), false);
     await cross.hover();
     await tip.waitFor({ state: 'visible' });
-    assert.match((await tip.textContent()) ?? '', /^Failed: undeliverable/);
+    assert.match((await tip.textContent()) ?? '', /^Not delivered: undeliverable/);
   });
 
   test('Instagram templates are written and deleted in settings', async () => {
@@ -211,6 +211,7 @@ describe('messenger channels in the operator app', () => {
     await page.fill('input[name=email]', ADMIN.email);
     await page.fill('input[name=password]', ADMIN.password);
     await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=section-all]');
     await page.goto(`${server.base}/conversations/${waConv}`);
     const ind = '[data-testid=reply-window]';
     await page.waitForSelector(ind + '[data-state=open]');

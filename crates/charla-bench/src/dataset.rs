@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bumped whenever the generated data changes shape: older datasets are generated again.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 const SEED: u64 = 0x00c4_a71a;
 const WORKSPACE: Id = 1;
 /// Conversations generated (and loaded) at a time.
@@ -771,12 +771,15 @@ async fn generate(url: &str, spec: Spec) -> anyhow::Result<Facts> {
         let chunk = g.chunk(1 + done as Id, n);
         // A few search terms from real contacts: name fragments and phone digits.
         for k in chunk.contacts.iter().step_by((n / 3).max(1)).take(3) {
+            // What an operator types: part of one word of the name.
             let lower = k.name.to_lowercase();
-            let chars: Vec<char> = lower.chars().filter(|c| c.is_alphabetic()).collect();
-            let len = rng.random_range(4..=6).min(chars.len());
-            if chars.len() >= 4 {
-                let at = rng.random_range(0..=chars.len() - len);
-                contact_terms.push(chars[at..at + len].iter().collect());
+            let words: Vec<Vec<char>> =
+                lower.split(' ').map(|w| w.chars().collect::<Vec<char>>()).filter(|w| w.len() >= 4).collect();
+            if !words.is_empty() {
+                let word = &words[rng.random_range(0..words.len())];
+                let len = rng.random_range(4..=6).min(word.len());
+                let at = rng.random_range(0..=word.len() - len);
+                contact_terms.push(word[at..at + len].iter().collect());
             }
             if let Some(p) = &k.phone {
                 let d = charla_core::search::digits_of(p);

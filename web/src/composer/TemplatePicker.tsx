@@ -88,9 +88,9 @@ function TemplatePanel({ convId, channel, onDone }: { convId: Id; channel: Chann
           )}
         </div>
       )}
-      <div class="tpl-list" role="listbox" aria-label={t('tpl.title')}>
+      <div class="tpl-list" role="group" aria-label={t('tpl.title')}>
         {shown.map((x) => (
-          <button type="button" role="option" aria-selected="false" key={x.id} class="tpl-item" onClick={() => setChosen(x)} data-testid="template-option" data-name={x.name}>
+          <button type="button" key={x.id} class="tpl-item" onClick={() => setChosen(x)} data-testid="template-option" data-name={x.name}>
             <span class="tpl-item-head">
               <code>{x.name}</code>
               <span class="tpl-lang">{x.language}</span>

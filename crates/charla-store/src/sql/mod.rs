@@ -24,6 +24,8 @@ mod jobs;
 mod reports;
 mod messengers;
 mod rows;
+
+pub use inbox::set_search_scan_threshold;
 mod website;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod retention;
 mod smoke;
 mod conversations;
 mod inbox;
+mod inbox_scale;
 mod reports;
 mod messengers;
 mod website;

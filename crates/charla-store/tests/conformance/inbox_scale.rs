@@ -1,0 +1,174 @@
+//! The conversation list's query shapes for large inboxes: each section is read as a union of
+//! index-ordered branches, and a search picks between two plans by its number of matches.
+//! Whatever the shape, the rows are those `Viewer::can_see` allows in the section, in sort
+//! order, page after page.
+
+use crate::conversations::{MIN, T0, inbound, ingest, send, user};
+use charla_core::access::Viewer;
+use charla_core::*;
+use charla_store::*;
+use std::sync::Arc;
+
+conformance!(sections_are_what_each_viewer_may_see, search_plans_agree);
+
+struct Data {
+    ws: Id,
+    viewers: Vec<Viewer>,
+    all: Vec<Conversation>,
+}
+
+/// Two channels, three agents (one who sees all of her channels and group chats), a team, and
+/// conversations in every state: unassigned, assigned to each, to the team, closed, a group.
+async fn data(store: &Arc<dyn Store>) -> Data {
+    let ws = store.create_workspace("Scale").await.expect("workspace").id;
+    let admin = store.create_user(user(ws, &format!("admin@s{ws}.test"), Role::Admin, &[])).await.expect("admin");
+    let ana = store.create_user(user(ws, &format!("ana@s{ws}.test"), Role::Agent, &[])).await.expect("ana");
+    let bob = store.create_user(user(ws, &format!("bob@s{ws}.test"), Role::Agent, &[])).await.expect("bob");
+    let flags = [Flag::SeeAllConversations, Flag::SeeGroupChats];
+    let cleo = store.create_user(user(ws, &format!("cleo@s{ws}.test"), Role::Agent, &flags)).await.expect("cleo");
+    let a = store.create_channel(crate::conversations::channel(ws, "a")).await.expect("a");
+    let b = store.create_channel(crate::conversations::channel(ws, "b")).await.expect("b");
+    store.set_channel_members(ws, a.id, &[ana.id, cleo.id]).await.expect("members");
+    store.set_channel_members(ws, b.id, &[bob.id]).await.expect("members");
+    let team = store.create_team(ws, "Night", &[bob.id]).await.expect("team").value;
+
+    let names = [
+        "María López", "Mario Lopes", "John Smith", "Marta García", "Refugio Ortiz", "Lopez & Sons", "Ana María",
+        "Zoe", "Group chat", "Carlos López",
+    ];
+    let texts = ["hola", "my refund is late", "order 123", "refund please", "hola", "x", "refund", "order", "hi", "bye"];
+    let mut ids = Vec::new();
+    for (i, (name, text)) in names.iter().zip(texts).enumerate() {
+        let ch = if i % 3 == 2 { b.id } else { a.id };
+        let mut msg = inbound(ch, &format!("s-{i}"), &format!("x-{i}"), name, text);
+        msg.is_group = *name == "Group chat";
+        if i % 2 == 0 {
+            msg.contact.phone = Some(format!("+34 600 555 {i:03}"));
+        }
+        if i == 3 {
+            msg.contact.email = Some("marta@acme.io".into());
+        }
+        ids.push(ingest(store, msg, T0 + i as i64 * MIN).await.id);
+    }
+    let assign = |c: usize, u: Option<Id>, t: Option<Id>| {
+        let store = store.clone();
+        let id = ids[c];
+        async move { store.assign(ws, id, admin.id, u, t, T0 + 20 * MIN + c as i64).await.expect("assign") }
+    };
+    assign(1, Some(ana.id), None).await;
+    assign(2, Some(bob.id), None).await;
+    assign(3, Some(cleo.id), None).await;
+    assign(4, Some(admin.id), None).await;
+    assign(5, None, Some(team.id)).await;
+    assign(6, Some(bob.id), None).await;
+    assign(9, Some(ana.id), None).await;
+    send(store, ws, ids[1], &ana, MessageKind::Outbound, "on it, refund soon", T0 + 30 * MIN).await;
+    store.close(ws, ids[6], bob.id, None, T0 + 31 * MIN).await.expect("close");
+
+    let mut viewers = Vec::new();
+    for u in [&admin, &ana, &bob, &cleo] {
+        viewers.push(store.viewer(ws, u.id).await.expect("viewer"));
+    }
+    let mut all = Vec::new();
+    for id in ids {
+        all.push(store.get_conversation(ws, id).await.expect("conversation"));
+    }
+    Data { ws, viewers, all }
+}
+
+fn in_section(v: &Viewer, c: &Conversation, section: Section) -> bool {
+    v.can_see(&c.access())
+        && match section {
+            Section::All => true,
+            Section::Mine => c.assignee_id == Some(v.user_id),
+            Section::Unassigned => c.assignee_id.is_none(),
+            Section::Teammates => c.assignee_id.is_some_and(|a| a != v.user_id),
+        }
+}
+
+/// Every page of a list, two at a time, following the cursors.
+async fn all_pages(store: &Arc<dyn Store>, v: &Viewer, filter: &ConversationFilter) -> Vec<Conversation> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let f = ConversationFilter { cursor: cursor.clone(), limit: 2, ..filter.clone() };
+        let page = store.list_conversations(v, f).await.expect("list");
+        out.extend(page.items.into_iter().map(|r| r.conversation));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+fn sorted(mut v: Vec<Conversation>, sort: Sort) -> Vec<Id> {
+    let key = |c: &Conversation| match sort {
+        Sort::ProcessingOrder => {
+            (std::cmp::Reverse(c.unanswered as i64), c.due_at.unwrap_or(i64::MAX), std::cmp::Reverse(c.last_activity_at), std::cmp::Reverse(c.id))
+        }
+        Sort::LastActivity => (std::cmp::Reverse(0), 0, std::cmp::Reverse(c.last_activity_at), std::cmp::Reverse(c.id)),
+    };
+    v.sort_by_key(key);
+    v.into_iter().map(|c| c.id).collect()
+}
+
+const SECTIONS: [Section; 4] = [Section::All, Section::Mine, Section::Unassigned, Section::Teammates];
+const SORTS: [Sort; 2] = [Sort::ProcessingOrder, Sort::LastActivity];
+
+async fn sections_are_what_each_viewer_may_see(store: Arc<dyn Store>) {
+    let d = data(&store).await;
+    for v in &d.viewers {
+        for section in SECTIONS {
+            for sort in SORTS {
+                let filter = ConversationFilter { section, sort, ..Default::default() };
+                let got: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
+                let want = sorted(d.all.iter().filter(|c| in_section(v, c, section)).cloned().collect(), sort);
+                assert_eq!(got, want, "user {} {section:?} {sort:?}", v.user_id);
+            }
+        }
+        // A channel filter on top of the branches.
+        let ch = d.all[0].channel_id;
+        let filter = ConversationFilter { channel_id: Some(ch), ..Default::default() };
+        let got: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
+        let want = sorted(
+            d.all.iter().filter(|c| c.channel_id == ch && in_section(v, c, Section::All)).cloned().collect(),
+            Sort::ProcessingOrder,
+        );
+        assert_eq!(got, want, "user {} channel filter", v.user_id);
+    }
+    let _ = d.ws;
+}
+
+async fn search_plans_agree(store: Arc<dyn Store>) {
+    let d = data(&store).await;
+    let terms = ["lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "zzzz"];
+    for term in terms {
+        let search = charla_core::search::parse(term).ok();
+        for v in &d.viewers {
+            for section in SECTIONS {
+                for sort in SORTS {
+                    let filter = ConversationFilter { section, sort, search: search.clone(), ..Default::default() };
+                    charla_store::sql::set_search_scan_threshold(4_000);
+                    let driven: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
+                    let counts_driven = store.list_conversations(v, filter.clone()).await.expect("list").counts;
+                    charla_store::sql::set_search_scan_threshold(0);
+                    let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
+                    let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
+                    charla_store::sql::set_search_scan_threshold(4_000);
+                    assert_eq!(driven, scan, "{term:?} user {} {section:?} {sort:?}", v.user_id);
+                    assert_eq!(counts_driven, counts_scan, "{term:?} user {} counts", v.user_id);
+                }
+            }
+        }
+    }
+    // Something is found at all: contact names, phone digits, e-mail, message text.
+    let admin = &d.viewers[0];
+    for (term, at_least) in [("lopez", 1), ("lópez", 2), ("600 555", 5), ("acme.io", 1), ("refund", 3), ("zzzz", 0)] {
+        let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
+        let found = all_pages(&store, admin, &filter).await.len();
+        assert!(found >= at_least, "{term:?}: {found} found");
+        if at_least == 0 {
+            assert_eq!(found, 0);
+        }
+    }
+}
