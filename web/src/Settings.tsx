@@ -459,9 +459,6 @@ function Channels() {
       intro={t('settings.channelsIntro')}
       action={
         <div class="row-gap">
-          <button type="button" class="btn" onClick={() => setEdit('new-website')} data-testid="new-website-channel">
-            <Icon name="plus" size={15} /> {t('channel.newWebsite')}
-          </button>
           <button type="button" class="btn btn-primary" onClick={() => setPick(true)} data-testid="new-channel">
             <Icon name="plus" size={15} /> {t('msgr.newChannel')}
           </button>
