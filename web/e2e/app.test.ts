@@ -187,6 +187,22 @@ describe('operator app', () => {
     await row(admin, 'Ana Live').waitFor();
   });
 
+  test('merge two contacts of the same person from the contact panel', async () => {
+    await server.inbound(channel, { external_id: 'c-marta-1', name: 'Marta Merge', email: 'marta@shop.test' }, 'From my laptop');
+    await server.inbound(channel, { external_id: 'c-marta-2', name: 'Marta M.', phone: '+34 622 000 111' }, 'From my phone');
+    await openConversation(admin, 'Marta Merge');
+    const panel = admin.locator('[data-testid=contact-panel]');
+    await panel.locator('[data-testid=identities] li').first().waitFor();
+    assert.equal(await panel.locator('[data-testid=identities] li').count(), 1);
+    await panel.locator('[data-testid=contact-merge]').click();
+    await admin.fill('[data-testid=merge-search]', 'Marta M.');
+    await admin.locator('[data-testid=merge-option]', { hasText: 'Marta M.' }).click();
+    await admin.click('[data-testid=merge-confirm]');
+    // Both identities are now this contact's, and the other conversation is listed with it.
+    await admin.waitForFunction(() => document.querySelectorAll('[data-testid=identities] li').length === 2);
+    await panel.locator('.other-convs li', { hasText: 'From my phone' }).waitFor();
+  });
+
   test('composer: canned response by :shortcut, internal note, attachment', async () => {
     await server.api('POST', '/canned-responses', { shortcut: 'ship', text: 'We ship in 2–4 working days, {{contact.name}}.', personal: false });
     // The app loads canned responses at sign-in.

@@ -6,6 +6,7 @@ import { Icon, channelIcon } from './icons';
 import { canManageSettings, contactName, emit, loadContact, navigate, setBlocked, setContactTags, togglePanel, shallowArray, state, toastError, updateContact, useStore } from './store';
 import type { Contact, Conversation, Id, Tag } from './types';
 import { Avatar, Dropdown, Spinner } from './ui';
+import { Identities } from './contact/Identities';
 
 const TAG_COLORS = ['#6366f1', '#0ea5e9', '#10b981', '#f59e0b', '#ef4444', '#ec4899', '#8b5cf6', '#64748b'];
 
@@ -49,6 +50,8 @@ export function ContactPanel({ id }: { id: Id }) {
 
 function ContactBody({ contact, conv }: { contact: Contact; conv: Conversation }) {
   const [editing, setEditing] = useState(false);
+  // Bumped after a merge so the list of the contact's conversations is read again.
+  const [merges, setMerges] = useState(0);
   const channel = state.channels.get(conv.channel_id);
   return (
     <div class="panel-body">
@@ -87,7 +90,8 @@ function ContactBody({ contact, conv }: { contact: Contact; conv: Conversation }
       {channel?.kind === 'website' && <VisitorSection conv={conv} />}
       <TagsSection contact={contact} />
       <Attributes contact={contact} />
-      <OtherConversations contact={contact} current={conv.id} />
+      <Identities contact={contact} onMerged={() => setMerges((n) => n + 1)} />
+      <OtherConversations key={merges} contact={contact} current={conv.id} />
     </div>
   );
 }

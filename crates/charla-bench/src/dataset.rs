@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bumped whenever the generated data changes shape: older datasets are generated again.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 4;
 const SEED: u64 = 0x00c4_a71a;
 const WORKSPACE: Id = 1;
 /// Conversations generated (and loaded) at a time.

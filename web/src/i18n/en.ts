@@ -548,6 +548,14 @@ export const en = {
   'event.snoozed': 'Snoozed until {until}',
   'event.snoozeEnded': 'Snooze ended',
   'event.contactDetached': 'Contact detached',
+  // Contact identities and merging
+  'contact.identities': 'Channels',
+  'contact.merge': 'Merge with another contact…',
+  'contact.mergeTitle': 'Merge into {name}',
+  'contact.mergeHint': 'The contact you pick is merged into this one: its channels and conversations move here, and it is deleted.',
+  'contact.mergeSearch': 'Search by name, phone or e-mail (4+ characters)',
+  'contact.mergeNone': 'No other contact matches.',
+  'contact.mergeConfirm': 'Merge',
 } satisfies Record<string, string | Plural>;
 
 type Source = typeof en;

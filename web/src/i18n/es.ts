@@ -541,4 +541,12 @@ export const es: Dict = {
   'event.snoozed': 'Pospuesto hasta {until}',
   'event.snoozeEnded': 'Fin del aplazamiento',
   'event.contactDetached': 'Cliente desvinculado',
+  // Identidades del cliente y fusión
+  'contact.identities': 'Canales',
+  'contact.merge': 'Fusionar con otro cliente…',
+  'contact.mergeTitle': 'Fusionar en {name}',
+  'contact.mergeHint': 'El cliente que elija se fusiona con este: sus canales y conversaciones pasan aquí y se elimina.',
+  'contact.mergeSearch': 'Buscar por nombre, teléfono o correo (4+ caracteres)',
+  'contact.mergeNone': 'Ningún otro cliente coincide.',
+  'contact.mergeConfirm': 'Fusionar',
 };

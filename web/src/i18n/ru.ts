@@ -556,4 +556,12 @@ export const ru: Dict = {
   'event.snoozed': 'Отложен до {until}',
   'event.snoozeEnded': 'Откладывание завершено',
   'event.contactDetached': 'Клиент отвязан',
+  // Каналы клиента и объединение
+  'contact.identities': 'Каналы',
+  'contact.merge': 'Объединить с другим клиентом…',
+  'contact.mergeTitle': 'Объединить с {name}',
+  'contact.mergeHint': 'Выбранный клиент объединяется с этим: его каналы и диалоги переходят сюда, а сам он удаляется.',
+  'contact.mergeSearch': 'Поиск по имени, телефону или почте (от 4 символов)',
+  'contact.mergeNone': 'Других подходящих клиентов нет.',
+  'contact.mergeConfirm': 'Объединить',
 };

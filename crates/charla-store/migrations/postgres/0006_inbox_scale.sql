@@ -3,19 +3,31 @@
 -- Each page of the conversation list walks one index in its sort order (store: sql/inbox.rs,
 -- `branches`): the whole workspace (admins), one assignee (Mine, Unassigned, an agent's own),
 -- one channel (agents who see all of their channels; the channel filter). Processing order
--- sorts on COALESCE(due_at, ...), so the indexes carry that expression.
+-- sorts on COALESCE(due_at, ...), so the indexes carry that expression. They end with the
+-- columns visibility, the channel and tag filters and search look at, so that walking them
+-- needs no row until one is kept.
 
 DROP INDEX conversations_processing;
-CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC);
-CREATE INDEX conversations_assignee_processing ON conversations(workspace_id, assignee_id, unanswered DESC, COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC);
-CREATE INDEX conversations_channel_processing ON conversations(workspace_id, channel_id, unanswered DESC, COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC);
 DROP INDEX conversations_assignee;
-CREATE INDEX conversations_assignee ON conversations(workspace_id, assignee_id, last_activity_at DESC, id DESC);
 DROP INDEX conversations_channel;
-CREATE INDEX conversations_channel ON conversations(workspace_id, channel_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000),
+    last_activity_at DESC, id DESC, channel_id, assignee_id, team_id, is_group, contact_id, identity_id);
+CREATE INDEX conversations_activity_all ON conversations(workspace_id, last_activity_at DESC, id DESC,
+    channel_id, assignee_id, team_id, is_group, contact_id, identity_id);
+CREATE INDEX conversations_assignee_processing ON conversations(workspace_id, assignee_id, unanswered DESC,
+    COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, channel_id, team_id, is_group, contact_id, identity_id);
+CREATE INDEX conversations_assignee ON conversations(workspace_id, assignee_id, last_activity_at DESC, id DESC,
+    channel_id, team_id, is_group, contact_id, identity_id);
+CREATE INDEX conversations_channel_processing ON conversations(workspace_id, channel_id, unanswered DESC,
+    COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, assignee_id, team_id, is_group, contact_id, identity_id);
+CREATE INDEX conversations_channel ON conversations(workspace_id, channel_id, last_activity_at DESC, id DESC,
+    assignee_id, team_id, is_group, contact_id, identity_id);
+DROP INDEX conversations_activity;
 
--- The pending counters count exactly these rows, with every column visibility looks at.
-CREATE INDEX conversations_pending ON conversations(workspace_id, channel_id, assignee_id, team_id, is_group, contact_id, status, unanswered)
+-- The pending counters count exactly these rows, with every column visibility and the
+-- filters look at (so that it covers them).
+CREATE INDEX conversations_pending ON conversations(workspace_id, channel_id, assignee_id, team_id, is_group, contact_id,
+    identity_id, last_message_author, owned_by_bot, last_activity_at, status, unanswered)
     WHERE status = 'open' AND unanswered = 1;
 
 -- Substring search from 4 characters: trigram indexes (pg_trgm) serve the LIKE '%...%' of the

@@ -254,6 +254,15 @@ impl BulkLoader {
         let list = BIG_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         match &mut self.conn {
             Native::Sqlite(c) => {
+                // Contentless full-text tables cannot be rebuilt from a table: their triggers
+                // stay and fill them row by row.
+                let contentless: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%content=''''%'",
+                )
+                .fetch_all(&mut *c)
+                .await
+                .map_err(err)?;
                 let rows = sqlx::query(&format!(
                     "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') \
                      AND tbl_name IN ({list}) AND sql IS NOT NULL ORDER BY type, name"
@@ -264,6 +273,9 @@ impl BulkLoader {
                 for row in rows {
                     let (kind, name, sql): (String, String, String) =
                         (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?, row.try_get(2).map_err(err)?);
+                    if kind == "trigger" && contentless.iter().any(|t| sql.contains(t.as_str())) {
+                        continue;
+                    }
                     c.execute(format!("DROP {} \"{name}\"", kind.to_uppercase()).as_str()).await.map_err(err)?;
                     self.recreate.push(sql);
                 }
@@ -570,7 +582,8 @@ impl BulkLoader {
                     c.execute(sql.as_str()).await.map_err(err)?;
                 }
                 let fts: Vec<String> = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%content=%'",
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%content=%' \
+                     AND sql NOT LIKE '%content=''''%'",
                 )
                 .fetch_all(&mut *c)
                 .await

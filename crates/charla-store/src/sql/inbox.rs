@@ -401,7 +401,7 @@ enum SearchMode {
 /// Matches (contacts, identities and messages, each counted up to this) above which a search
 /// walks the sorted conversations instead of sorting all matches. Both plans cost about the
 /// same around here on a million conversations: a few milliseconds.
-static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(4_000);
+static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 
 /// Changes [`SEARCH_SCAN_FROM`] for this process. Both plans give the same results, so the
 /// conformance suite runs searches with each (0: always scan).
@@ -528,6 +528,8 @@ fn fts_phrase(text: &str) -> String {
 enum Branch {
     /// The whole workspace.
     Workspace,
+    /// Everything the viewer may see, as one condition (not index-shaped).
+    Visible,
     AssignedTo(Id),
     /// Unassigned: anywhere (None), or in these channels or teams.
     Unassigned(Option<(Vec<Id>, Vec<Id>)>),
@@ -563,10 +565,15 @@ fn branches(v: &Viewer, section: Section) -> Vec<Branch> {
 /// The conditions of one branch in a section, with what applies to every branch (embedded
 /// sessions' contacts, group chats).
 fn push_branch(q: &mut Sql, v: &Viewer, b: &Branch, section: Section) {
+    if *b == Branch::Visible {
+        push_visibility(q, v);
+        push_section(q, section, v.user_id);
+        return;
+    }
     q.push("c.workspace_id = ");
     q.bind(v.workspace_id);
     match b {
-        Branch::Workspace => {}
+        Branch::Workspace | Branch::Visible => {}
         Branch::AssignedTo(u) => {
             q.push(" AND c.assignee_id = ");
             q.bind(*u);
@@ -719,7 +726,18 @@ pub(crate) async fn list_conversations(
 
     // The page: one query per branch of what the viewer sees in the section, each walking an
     // index in sort order; several branches are merged and sorted again.
-    let branches = branches(viewer, filter.section);
+    let mut branches = branches(viewer, filter.section);
+    if let Some(ch) = filter.channel_id {
+        branches.retain(|b| !matches!(b, Branch::Channel(c) if *c != ch));
+    }
+    match (&filter.search, search) {
+        // The few matches drive the query: gather them once, keep the visible ones.
+        (Some(_), SearchMode::Driven) if !branches.is_empty() => branches = vec![Branch::Visible],
+        // Each branch would gather the (many) matches again: one walk over the workspace's
+        // order instead, where matches are dense enough to fill the page soon.
+        (Some(_), SearchMode::Scan) if branches.len() > 2 => branches = vec![Branch::Visible],
+        _ => {}
+    }
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
         push_filters(q, s.dialect, ws, &filter, search);

@@ -34,7 +34,7 @@ async fn data(store: &Arc<dyn Store>) -> Data {
 
     let names = [
         "María López", "Mario Lopes", "John Smith", "Marta García", "Refugio Ortiz", "Lopez & Sons", "Ana María",
-        "Zoe", "Group chat", "Carlos López",
+        "Zoe Miller", "Group chat", "Carlos López",
     ];
     let texts = ["hola", "my refund is late", "order 123", "refund please", "hola", "x", "refund", "order", "hi", "bye"];
     let mut ids = Vec::new();
@@ -64,6 +64,10 @@ async fn data(store: &Arc<dyn Store>) -> Data {
     assign(9, Some(ana.id), None).await;
     send(store, ws, ids[1], &ana, MessageKind::Outbound, "on it, refund soon", T0 + 30 * MIN).await;
     store.close(ws, ids[6], bob.id, None, T0 + 31 * MIN).await.expect("close");
+    // The contact is renamed: the identity keeps the name the channel gave; both find it.
+    let zoe = store.get_conversation(ws, ids[7]).await.expect("zoe").contact_id.expect("contact");
+    let patch = ContactPatch { name: Some("Zoraida Quintana".into()), ..Default::default() };
+    store.update_contact(ws, zoe, patch).await.expect("rename");
 
     let mut viewers = Vec::new();
     for u in [&admin, &ana, &bob, &cleo] {
@@ -141,7 +145,7 @@ async fn sections_are_what_each_viewer_may_see(store: Arc<dyn Store>) {
 
 async fn search_plans_agree(store: Arc<dyn Store>) {
     let d = data(&store).await;
-    let terms = ["lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "zzzz"];
+    let terms = ["lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "mille", "zorai", "zzzz"];
     for term in terms {
         let search = charla_core::search::parse(term).ok();
         for v in &d.viewers {
@@ -163,7 +167,9 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
     }
     // Something is found at all: contact names, phone digits, e-mail, message text.
     let admin = &d.viewers[0];
-    for (term, at_least) in [("lopez", 1), ("lópez", 2), ("600 555", 5), ("acme.io", 1), ("refund", 3), ("zzzz", 0)] {
+    for (term, at_least) in
+        [("lopez", 1), ("lópez", 2), ("600 555", 5), ("acme.io", 1), ("refund", 3), ("mille", 1), ("zorai", 1), ("zzzz", 0)]
+    {
         let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
         let found = all_pages(&store, admin, &filter).await.len();
         assert!(found >= at_least, "{term:?}: {found} found");
