@@ -64,7 +64,7 @@ impl ScenarioResult {
         match self.target {
             None => "-".into(),
             Some(t) => {
-                let op = if self.unit.ends_with("/s") { ">=" } else { "<=" };
+                let op = if self.unit.ends_with("/s") || self.unit == "connections" { ">=" } else { "<=" };
                 format!("{op} {}", fmt_num(t))
             }
         }

@@ -101,12 +101,15 @@ impl StoreArgs {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The bench prints its own progress; its in-process store's slow-statement notes (the
+    // dataset load) are noise there.
+    let default_filter = if matches!(cli.command, Command::Bench(_)) { "warn,sqlx=error" } else { "info,sqlx=warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
 }

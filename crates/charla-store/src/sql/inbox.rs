@@ -371,21 +371,81 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
         q.bind(to);
     }
     if let Some(term) = &f.search {
+        if dialect == Dialect::Postgres {
+            push_pg_search(q, workspace_id, term, search);
+            return;
+        }
         // In scan mode the unary plus keeps the planner from driving the query from the
         // matches: it walks the sort's index and keeps the rows that match.
-        let plus = if search == SearchMode::Scan { "+" } else { "" };
+        let plus = if search == SearchMode::Driven { "" } else { "+" };
         q.push(&format!(" AND ({plus}c.contact_id IN ("));
         push_contact_matches(q, dialect, workspace_id, term);
         q.push(&format!(") OR {plus}c.identity_id IN ("));
         push_identity_matches(q, dialect, workspace_id, term);
         q.push(")");
         if has_full_text(term) {
-            q.push(&format!(" OR {plus}c.id IN ("));
-            push_message_matches(q, dialect, workspace_id, term);
-            q.push(")");
+            if matches!(search, SearchMode::Scan { messages_per_row: true }) && dialect == Dialect::Sqlite {
+                // Each conversation walked checks its own messages against the index's
+                // matches, instead of looking up every matching message (a common word can
+                // be in tens of thousands) to learn its conversation.
+                q.push(
+                    " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0 AND +m.id IN \
+                     (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+                );
+                q.bind(fts_phrase(&term.text));
+                q.push("))");
+            } else {
+                q.push(&format!(" OR {plus}c.id IN ("));
+                push_message_matches(q, dialect, workspace_id, term);
+                q.push(")");
+            }
         }
         q.push(")");
     }
+}
+
+/// The search condition on PostgreSQL. Driven: the matching conversations, gathered as one
+/// set the planner can start from (with ORs of subqueries it estimates a dense match and walks
+/// the sort order instead). Scan and counters: each conversation walked checks its own contact
+/// and identity (a trigram match of many contacts would fetch them all), and the matching
+/// messages' conversations as a set.
+fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: SearchMode) {
+    let dialect = Dialect::Postgres;
+    if search == SearchMode::Driven {
+        q.push(" AND c.id IN (SELECT c2.id FROM conversations c2 WHERE c2.workspace_id = ");
+        q.bind(workspace_id);
+        q.push(" AND c2.contact_id IN (");
+        push_contact_matches(q, dialect, workspace_id, term);
+        q.push(") UNION SELECT c3.id FROM conversations c3 WHERE c3.workspace_id = ");
+        q.bind(workspace_id);
+        q.push(" AND c3.identity_id IN (");
+        push_identity_matches(q, dialect, workspace_id, term);
+        q.push(")");
+        if has_full_text(term) {
+            q.push(" UNION ");
+            push_message_matches(q, dialect, workspace_id, term);
+        }
+        q.push(")");
+        return;
+    }
+    let pattern = format!("%{}%", like_escape(&term.text));
+    q.push(" AND (EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.contact_id AND (k.search_text LIKE ");
+    q.bind(pattern.clone());
+    q.push(" ESCAPE '\\'");
+    if let Some(digits) = &term.phone_digits {
+        q.push(" OR k.phone_digits LIKE ");
+        q.bind(format!("%{}%", like_escape(digits)));
+        q.push(" ESCAPE '\\'");
+    }
+    q.push(")) OR EXISTS (SELECT 1 FROM contact_identities i WHERE i.id = c.identity_id AND LOWER(i.name) LIKE ");
+    q.bind(pattern);
+    q.push(" ESCAPE '\\')");
+    if has_full_text(term) {
+        q.push(" OR c.id IN (");
+        push_message_matches(q, dialect, workspace_id, term);
+        q.push(")");
+    }
+    q.push(")");
 }
 
 /// How a search term is applied to the conversation list (see [`search_mode`]).
@@ -394,8 +454,11 @@ enum SearchMode {
     /// Few matches: they drive the query (look them up, then sort them).
     Driven,
     /// Many matches: walk the conversations in sort order and keep the matching ones; the
-    /// first page fills quickly.
-    Scan,
+    /// first page fills quickly. With many matching messages, each conversation walked
+    /// checks its own messages rather than all matching messages being looked up.
+    Scan { messages_per_row: bool },
+    /// The counters: walk the pending conversations (few) and keep the matching ones.
+    Count,
 }
 
 /// Matches (contacts, identities and messages, each counted up to this) above which a search
@@ -403,11 +466,12 @@ enum SearchMode {
 /// same around here on a million conversations: a few milliseconds.
 static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 
-/// Changes [`SEARCH_SCAN_FROM`] for this process. Both plans give the same results, so the
-/// conformance suite runs searches with each (0: always scan).
+/// Changes [`SEARCH_SCAN_FROM`] for this process. Every plan gives the same results, so the
+/// conformance suite runs searches with each (0: always scan, checking messages per
+/// conversation; below 0: always scan, with sets of matches).
 #[doc(hidden)]
 pub fn set_search_scan_threshold(matches: i64) {
-    SEARCH_SCAN_FROM.store(matches.max(0), Ordering::Relaxed);
+    SEARCH_SCAN_FROM.store(matches.max(-1), Ordering::Relaxed);
 }
 
 /// Full text only when the term has something a tokenizer keeps.
@@ -485,8 +549,9 @@ fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &
 /// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan.
 async fn search_mode(c: &mut AnyConnection, dialect: Dialect, workspace_id: Id, term: &SearchTerm) -> StoreResult<SearchMode> {
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
-    if threshold == 0 {
-        return Ok(SearchMode::Scan);
+    // Test hooks: 0 scans checking messages per conversation, below 0 scans with sets.
+    if threshold <= 0 {
+        return Ok(SearchMode::Scan { messages_per_row: threshold == 0 });
     }
     let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
     push_contact_matches(&mut q, dialect, workspace_id, term);
@@ -496,9 +561,9 @@ async fn search_mode(c: &mut AnyConnection, dialect: Dialect, workspace_id: Id, 
     push_identity_matches(&mut q, dialect, workspace_id, term);
     q.push(" LIMIT ");
     q.bind(threshold);
-    q.push(") b)");
+    q.push(") b) AS BIGINT) AS people, CAST(");
     if has_full_text(term) {
-        q.push(" + (SELECT COUNT(*) FROM (");
+        q.push("(SELECT COUNT(*) FROM (");
         match dialect {
             // The index alone: whether hidden or not does not matter for an estimate.
             Dialect::Sqlite => {
@@ -510,10 +575,17 @@ async fn search_mode(c: &mut AnyConnection, dialect: Dialect, workspace_id: Id, 
         q.push(" LIMIT ");
         q.bind(threshold);
         q.push(") m)");
+    } else {
+        q.push("0");
     }
-    q.push(" AS BIGINT) AS n");
-    let n: i64 = col(&q.query().fetch_one(&mut *c).await?, "n")?;
-    Ok(if n >= threshold { SearchMode::Scan } else { SearchMode::Driven })
+    q.push(" AS BIGINT) AS messages");
+    let row = q.query().fetch_one(&mut *c).await?;
+    let (people, messages): (i64, i64) = (col(&row, "people")?, col(&row, "messages")?);
+    Ok(if people + messages >= threshold {
+        SearchMode::Scan { messages_per_row: messages >= threshold }
+    } else {
+        SearchMode::Driven
+    })
 }
 
 /// The search term as one FTS5 phrase (quotes doubled), so its words match in sequence and no
@@ -735,7 +807,7 @@ pub(crate) async fn list_conversations(
         (Some(_), SearchMode::Driven) if !branches.is_empty() => branches = vec![Branch::Visible],
         // Each branch would gather the (many) matches again: one walk over the workspace's
         // order instead, where matches are dense enough to fill the page soon.
-        (Some(_), SearchMode::Scan) if branches.len() > 2 => branches = vec![Branch::Visible],
+        (Some(_), SearchMode::Scan { .. }) if branches.len() > 2 => branches = vec![Branch::Visible],
         _ => {}
     }
     let push_branch_query = |q: &mut Sql, b: &Branch| {
@@ -792,7 +864,14 @@ pub(crate) async fn list_conversations(
     q.bind(viewer.user_id);
     q.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
     push_visibility(&mut q, viewer);
-    push_filters(&mut q, s.dialect, ws, &filter, search);
+    // With many matching messages each pending conversation checks its own messages (their
+    // number bounds the work, not the word's frequency).
+    let count_search = match search {
+        SearchMode::Scan { messages_per_row: true } => search,
+        SearchMode::Scan { messages_per_row: false } => SearchMode::Count,
+        other => other,
+    };
+    push_filters(&mut q, s.dialect, ws, &filter, count_search);
     // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
     q.push(" AND c.status = 'open' AND c.unanswered = 1");
     let row = q.query().fetch_one(&mut *conn).await?;

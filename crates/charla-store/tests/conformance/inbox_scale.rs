@@ -152,15 +152,17 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
             for section in SECTIONS {
                 for sort in SORTS {
                     let filter = ConversationFilter { section, sort, search: search.clone(), ..Default::default() };
-                    charla_store::sql::set_search_scan_threshold(4_000);
+                    charla_store::sql::set_search_scan_threshold(3_000);
                     let driven: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                     let counts_driven = store.list_conversations(v, filter.clone()).await.expect("list").counts;
-                    charla_store::sql::set_search_scan_threshold(0);
-                    let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
-                    let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
-                    charla_store::sql::set_search_scan_threshold(4_000);
-                    assert_eq!(driven, scan, "{term:?} user {} {section:?} {sort:?}", v.user_id);
-                    assert_eq!(counts_driven, counts_scan, "{term:?} user {} counts", v.user_id);
+                    for scan_plan in [0, -1] {
+                        charla_store::sql::set_search_scan_threshold(scan_plan);
+                        let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
+                        let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
+                        charla_store::sql::set_search_scan_threshold(3_000);
+                        assert_eq!(driven, scan, "{term:?} user {} {section:?} {sort:?} plan {scan_plan}", v.user_id);
+                        assert_eq!(counts_driven, counts_scan, "{term:?} user {} counts", v.user_id);
+                    }
                 }
             }
         }
