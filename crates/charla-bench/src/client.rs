@@ -53,8 +53,7 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let resp =
-            self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+        let resp = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
         json_of(resp, "POST", path).await
     }
 

@@ -72,41 +72,329 @@ pub struct Facts {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "María", "Carmen", "Ana", "Laura", "Lucía", "Marta", "Elena", "Sofía", "Paula", "Julia", "Sara", "Cristina",
-    "Isabel", "Pilar", "Rosa", "Teresa", "Alba", "Irene", "Nuria", "Raquel", "Antonio", "José", "Manuel", "Francisco",
-    "David", "Juan", "Javier", "Daniel", "Carlos", "Jesús", "Alejandro", "Miguel", "Rafael", "Pedro", "Pablo", "Ángel",
-    "Sergio", "Fernando", "Jorge", "Luis", "Alberto", "Álvaro", "Diego", "Adrián", "Raúl", "Enrique", "Ramón",
-    "Vicente", "Iván", "Rubén", "Óscar", "Andrés", "Joaquín", "Santiago", "Eduardo", "Víctor", "Roberto", "Jaime",
-    "Mario", "Ignacio", "Alfonso", "Salvador", "Ricardo", "Marcos", "Jordi", "Emilio", "Julián", "Guillermo",
-    "Gabriel", "Tomás", "Agustín", "Marc", "Gonzalo", "Félix", "Hugo", "Mateo", "John", "Mary", "James", "Emma",
-    "Oliver", "Olivia", "William", "Sophia", "Liam", "Ava", "Noah", "Mia", "Ethan", "Chloe", "Lucas", "Grace",
-    "Olga", "Irina", "Anna", "Natalia", "Tatiana", "Svetlana", "Elena", "Dmitri", "Sergei", "Alexei", "Ivan",
-    "Mikhail", "Nikolai", "Andrei", "Pavel", "Yuri", "Giulia", "Marco", "Chiara", "Luca", "Camille", "Louis", "Léa",
-    "Jules", "Ana Paula", "João", "Beatriz", "Thiago", "Fatima", "Youssef", "Aisha", "Omar", "Wei", "Mei", "Hiroshi",
+    "María",
+    "Carmen",
+    "Ana",
+    "Laura",
+    "Lucía",
+    "Marta",
+    "Elena",
+    "Sofía",
+    "Paula",
+    "Julia",
+    "Sara",
+    "Cristina",
+    "Isabel",
+    "Pilar",
+    "Rosa",
+    "Teresa",
+    "Alba",
+    "Irene",
+    "Nuria",
+    "Raquel",
+    "Antonio",
+    "José",
+    "Manuel",
+    "Francisco",
+    "David",
+    "Juan",
+    "Javier",
+    "Daniel",
+    "Carlos",
+    "Jesús",
+    "Alejandro",
+    "Miguel",
+    "Rafael",
+    "Pedro",
+    "Pablo",
+    "Ángel",
+    "Sergio",
+    "Fernando",
+    "Jorge",
+    "Luis",
+    "Alberto",
+    "Álvaro",
+    "Diego",
+    "Adrián",
+    "Raúl",
+    "Enrique",
+    "Ramón",
+    "Vicente",
+    "Iván",
+    "Rubén",
+    "Óscar",
+    "Andrés",
+    "Joaquín",
+    "Santiago",
+    "Eduardo",
+    "Víctor",
+    "Roberto",
+    "Jaime",
+    "Mario",
+    "Ignacio",
+    "Alfonso",
+    "Salvador",
+    "Ricardo",
+    "Marcos",
+    "Jordi",
+    "Emilio",
+    "Julián",
+    "Guillermo",
+    "Gabriel",
+    "Tomás",
+    "Agustín",
+    "Marc",
+    "Gonzalo",
+    "Félix",
+    "Hugo",
+    "Mateo",
+    "John",
+    "Mary",
+    "James",
+    "Emma",
+    "Oliver",
+    "Olivia",
+    "William",
+    "Sophia",
+    "Liam",
+    "Ava",
+    "Noah",
+    "Mia",
+    "Ethan",
+    "Chloe",
+    "Lucas",
+    "Grace",
+    "Olga",
+    "Irina",
+    "Anna",
+    "Natalia",
+    "Tatiana",
+    "Svetlana",
+    "Elena",
+    "Dmitri",
+    "Sergei",
+    "Alexei",
+    "Ivan",
+    "Mikhail",
+    "Nikolai",
+    "Andrei",
+    "Pavel",
+    "Yuri",
+    "Giulia",
+    "Marco",
+    "Chiara",
+    "Luca",
+    "Camille",
+    "Louis",
+    "Léa",
+    "Jules",
+    "Ana Paula",
+    "João",
+    "Beatriz",
+    "Thiago",
+    "Fatima",
+    "Youssef",
+    "Aisha",
+    "Omar",
+    "Wei",
+    "Mei",
+    "Hiroshi",
 ];
 
 const SURNAMES: &[&str] = &[
-    "García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Martín",
-    "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez", "Romero", "Alonso", "Gutiérrez",
-    "Navarro", "Torres", "Domínguez", "Vázquez", "Ramos", "Gil", "Ramírez", "Serrano", "Blanco", "Molina", "Morales",
-    "Suárez", "Ortega", "Delgado", "Castro", "Ortiz", "Rubio", "Marín", "Sanz", "Núñez", "Iglesias", "Medina",
-    "Garrido", "Cortés", "Castillo", "Santos", "Lozano", "Guerrero", "Cano", "Prieto", "Méndez", "Cruz", "Calvo",
-    "Gallego", "Vidal", "León", "Márquez", "Herrera", "Peña", "Flores", "Cabrera", "Campos", "Vega", "Fuentes",
-    "Carrasco", "Diez", "Caballero", "Reyes", "Nieto", "Aguilar", "Pascual", "Santana", "Herrero", "Lorenzo",
-    "Montero", "Hidalgo", "Giménez", "Ibáñez", "Ferrer", "Durán", "Santiago", "Benítez", "Mora", "Vicente",
-    "Vargas", "Arias", "Carmona", "Crespo", "Román", "Pastor", "Soto", "Sáez", "Velasco", "Moya", "Soler", "Parra",
-    "Esteban", "Bravo", "Gallardo", "Rojas", "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis",
-    "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "White", "Harris", "Clark", "Lewis", "Walker",
-    "Ivanov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Petrov", "Sokolov", "Mikhailov", "Novikov", "Fedorov",
-    "Morozov", "Volkov", "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Martin",
-    "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Silva", "Santos", "Oliveira", "Souza",
-    "Costa", "Pereira", "Almeida", "Nakamura", "Tanaka", "Wang", "Li", "Zhang", "Chen", "Müller", "Schmidt",
+    "García",
+    "Rodríguez",
+    "González",
+    "Fernández",
+    "López",
+    "Martínez",
+    "Sánchez",
+    "Pérez",
+    "Gómez",
+    "Martín",
+    "Jiménez",
+    "Ruiz",
+    "Hernández",
+    "Díaz",
+    "Moreno",
+    "Muñoz",
+    "Álvarez",
+    "Romero",
+    "Alonso",
+    "Gutiérrez",
+    "Navarro",
+    "Torres",
+    "Domínguez",
+    "Vázquez",
+    "Ramos",
+    "Gil",
+    "Ramírez",
+    "Serrano",
+    "Blanco",
+    "Molina",
+    "Morales",
+    "Suárez",
+    "Ortega",
+    "Delgado",
+    "Castro",
+    "Ortiz",
+    "Rubio",
+    "Marín",
+    "Sanz",
+    "Núñez",
+    "Iglesias",
+    "Medina",
+    "Garrido",
+    "Cortés",
+    "Castillo",
+    "Santos",
+    "Lozano",
+    "Guerrero",
+    "Cano",
+    "Prieto",
+    "Méndez",
+    "Cruz",
+    "Calvo",
+    "Gallego",
+    "Vidal",
+    "León",
+    "Márquez",
+    "Herrera",
+    "Peña",
+    "Flores",
+    "Cabrera",
+    "Campos",
+    "Vega",
+    "Fuentes",
+    "Carrasco",
+    "Diez",
+    "Caballero",
+    "Reyes",
+    "Nieto",
+    "Aguilar",
+    "Pascual",
+    "Santana",
+    "Herrero",
+    "Lorenzo",
+    "Montero",
+    "Hidalgo",
+    "Giménez",
+    "Ibáñez",
+    "Ferrer",
+    "Durán",
+    "Santiago",
+    "Benítez",
+    "Mora",
+    "Vicente",
+    "Vargas",
+    "Arias",
+    "Carmona",
+    "Crespo",
+    "Román",
+    "Pastor",
+    "Soto",
+    "Sáez",
+    "Velasco",
+    "Moya",
+    "Soler",
+    "Parra",
+    "Esteban",
+    "Bravo",
+    "Gallardo",
+    "Rojas",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Ivanov",
+    "Smirnov",
+    "Kuznetsov",
+    "Popov",
+    "Vasiliev",
+    "Petrov",
+    "Sokolov",
+    "Mikhailov",
+    "Novikov",
+    "Fedorov",
+    "Morozov",
+    "Volkov",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Bianchi",
+    "Romano",
+    "Colombo",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Costa",
+    "Pereira",
+    "Almeida",
+    "Nakamura",
+    "Tanaka",
+    "Wang",
+    "Li",
+    "Zhang",
+    "Chen",
+    "Müller",
+    "Schmidt",
 ];
 
 const CITIES: &[&str] = &[
-    "Madrid", "Barcelona", "Valencia", "Sevilla", "Zaragoza", "Málaga", "Murcia", "Palma", "Bilbao", "Alicante",
-    "Córdoba", "Valladolid", "Vigo", "Gijón", "Granada", "Canarias", "Tenerife", "Lisboa", "Porto", "Buenos Aires",
-    "México", "Bogotá", "Lima", "Santiago", "Moscú", "London", "Paris", "Berlin", "Roma", "Milano",
+    "Madrid",
+    "Barcelona",
+    "Valencia",
+    "Sevilla",
+    "Zaragoza",
+    "Málaga",
+    "Murcia",
+    "Palma",
+    "Bilbao",
+    "Alicante",
+    "Córdoba",
+    "Valladolid",
+    "Vigo",
+    "Gijón",
+    "Granada",
+    "Canarias",
+    "Tenerife",
+    "Lisboa",
+    "Porto",
+    "Buenos Aires",
+    "México",
+    "Bogotá",
+    "Lima",
+    "Santiago",
+    "Moscú",
+    "London",
+    "Paris",
+    "Berlin",
+    "Roma",
+    "Milano",
 ];
 
 const TEMPLATES_IN: &[&str] = &[
@@ -157,7 +445,8 @@ fn product_names() -> Vec<String> {
     for a in 0..syl.len() {
         for b in 0..syl.len() {
             for c in 0..8 {
-                names.push(format!("{}{}{}", syl[a], syl[b], syl[(a * 3 + b * 5 + c) % syl.len()]).replace("xa", "xan"));
+                names
+                    .push(format!("{}{}{}", syl[a], syl[b], syl[(a * 3 + b * 5 + c) % syl.len()]).replace("xa", "xan"));
                 if names.len() == 2000 {
                     return names;
                 }
@@ -176,7 +465,8 @@ fn zipf(rng: &mut StdRng, n: usize) -> usize {
 }
 
 fn phone(rng: &mut StdRng) -> String {
-    let d = |rng: &mut StdRng, n: usize| (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect::<String>();
+    let d =
+        |rng: &mut StdRng, n: usize| (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect::<String>();
     match rng.random_range(0..6) {
         0 => format!("+34 6{} {} {}", d(rng, 2), d(rng, 3), d(rng, 3)),
         1 => format!("6{}{}", d(rng, 2), d(rng, 6)),
@@ -259,7 +549,8 @@ impl Gen {
 
     /// Messages of the next conversation.
     fn message_count(&mut self) -> u64 {
-        if self.long_left > 0 && self.rng.random_bool((self.long_left as f64 / self.conversations_left as f64).min(1.0)) {
+        if self.long_left > 0 && self.rng.random_bool((self.long_left as f64 / self.conversations_left as f64).min(1.0))
+        {
             self.long_left -= 1;
             return LONG_LEN;
         }
@@ -300,9 +591,16 @@ impl Gen {
             }
             let kind = CHANNELS[ch].0;
             let phone = (kind == ChannelKind::Whatsapp || rng.random_bool(0.6)).then(|| phone(rng));
-            let email = (kind == ChannelKind::Email || rng.random_bool(0.45))
-                .then(|| format!("{}{}@{}", ascii_lower(&name), rng.random_range(1..999), ["gmail.com", "hotmail.com", "yahoo.es", "mail.ru", "empresa.es"][rng.random_range(0..5)]));
-            let telegram_username = (kind == ChannelKind::Telegram).then(|| format!("{}_{}", ascii_lower(first_name), id));
+            let email = (kind == ChannelKind::Email || rng.random_bool(0.45)).then(|| {
+                format!(
+                    "{}{}@{}",
+                    ascii_lower(&name),
+                    rng.random_range(1..999),
+                    ["gmail.com", "hotmail.com", "yahoo.es", "mail.ru", "empresa.es"][rng.random_range(0..5)]
+                )
+            });
+            let telegram_username =
+                (kind == ChannelKind::Telegram).then(|| format!("{}_{}", ascii_lower(first_name), id));
             let tag_count = if rng.random_bool(0.4) { 0 } else { rng.random_range(1..=3) };
             let mut tag_ids: Vec<Id> = (0..tag_count).map(|_| 1 + zipf(rng, TAGS) as Id).collect();
             tag_ids.sort_unstable();
@@ -386,12 +684,21 @@ impl Gen {
                     } else {
                         let uid = assignee.unwrap_or(1);
                         let uname = self.user_names[(uid - 1) as usize].clone();
-                        (if note { MessageKind::Note } else { MessageKind::Outbound }, AuthorType::User, Some(uid), uname)
+                        (
+                            if note { MessageKind::Note } else { MessageKind::Outbound },
+                            AuthorType::User,
+                            Some(uid),
+                            uname,
+                        )
                     };
                     if kind == MessageKind::Outbound && first_response_at.is_none() {
                         first_response_at = Some(t);
                     }
-                    let text = if note { "Nota interna: cliente VIP, revisar historial".to_string() } else { self.text(inbound, &name) };
+                    let text = if note {
+                        "Nota interna: cliente VIP, revisar historial".to_string()
+                    } else {
+                        self.text(inbound, &name)
+                    };
                     match kind {
                         MessageKind::Inbound => {
                             last_inbound_at = Some(t);
@@ -472,7 +779,8 @@ impl Gen {
                     close_reason: None,
                     first_response_at,
                     rating,
-                    rating_comment: (rated && rng.random_bool(0.3)).then(|| COMMENTS[rng.random_range(0..COMMENTS.len())].to_string()),
+                    rating_comment: (rated && rng.random_bool(0.3))
+                        .then(|| COMMENTS[rng.random_range(0..COMMENTS.len())].to_string()),
                     rated_at: rated.then(|| closed_at.unwrap_or(t) + 2 * MIN),
                 });
                 conv_attention = Some(att_id);
@@ -527,7 +835,8 @@ impl Gen {
                 attention_id: conv_attention,
                 assignee_id: conv_assignee,
                 team_id: None,
-                snoozed_until: (status == Status::Snoozed).then(|| self.now + rng_range(&mut self.rng, 60 * MIN, 3 * DAY)),
+                snoozed_until: (status == Status::Snoozed)
+                    .then(|| self.now + rng_range(&mut self.rng, 60 * MIN, 3 * DAY)),
                 unanswered: is_unanswered,
                 waiting_since: waiting,
                 due_at: waiting.map(|w| w + limit),
@@ -617,7 +926,10 @@ pub async fn ensure(
         && facts.url == url
         && backend.dataset_present(&target).await
     {
-        println!("inbox dataset: reusing {} ({} conversations, {} messages)", facts.url, spec.conversations, spec.messages);
+        println!(
+            "inbox dataset: reusing {} ({} conversations, {} messages)",
+            facts.url, spec.conversations, spec.messages
+        );
         if cleanup {
             backend.forget_on_cleanup(db_name, Some(dir), Some(path));
         }
@@ -676,7 +988,11 @@ async fn generate(url: &str, spec: Spec) -> anyhow::Result<Facts> {
     }];
     let mut user_names = vec!["Bench Admin".to_string()];
     for i in 0..spec.operators {
-        let name = format!("{} {}", FIRST_NAMES[(i as usize * 7) % FIRST_NAMES.len()], SURNAMES[(i as usize * 13) % SURNAMES.len()]);
+        let name = format!(
+            "{} {}",
+            FIRST_NAMES[(i as usize * 7) % FIRST_NAMES.len()],
+            SURNAMES[(i as usize * 13) % SURNAMES.len()]
+        );
         let flags = if i % 10 == 0 { Flags::from_list(&[Flag::SeeAllConversations]) } else { Flags::default() };
         users.push(BulkUser {
             id: 2 + i as Id,
@@ -730,9 +1046,36 @@ async fn generate(url: &str, spec: Spec) -> anyhow::Result<Facts> {
         .collect();
     loader.channels(&channels).await.map_err(e)?;
     let tag_names = [
-        "vip", "mayorista", "reclamación", "devolución", "nuevo", "recurrente", "b2b", "urgente", "españa", "latam",
-        "rusia", "newsletter", "moroso", "influencer", "prensa", "partner", "beta", "black-friday", "garantía",
-        "factura", "envío-gratis", "premium", "estudiante", "empresa", "lead", "feedback", "bug", "spam", "test", "otros",
+        "vip",
+        "mayorista",
+        "reclamación",
+        "devolución",
+        "nuevo",
+        "recurrente",
+        "b2b",
+        "urgente",
+        "españa",
+        "latam",
+        "rusia",
+        "newsletter",
+        "moroso",
+        "influencer",
+        "prensa",
+        "partner",
+        "beta",
+        "black-friday",
+        "garantía",
+        "factura",
+        "envío-gratis",
+        "premium",
+        "estudiante",
+        "empresa",
+        "lead",
+        "feedback",
+        "bug",
+        "spam",
+        "test",
+        "otros",
     ];
     let tags: Vec<BulkTag> = tag_names
         .iter()

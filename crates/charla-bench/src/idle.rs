@@ -128,7 +128,12 @@ async fn keep_alive(addr: SocketAddr, i: usize) -> anyhow::Result<TcpStream> {
     Ok(s)
 }
 
-pub async fn run(backend: &mut Backend, connections: usize, target: &Target, report: &mut Report) -> anyhow::Result<()> {
+pub async fn run(
+    backend: &mut Backend,
+    connections: usize,
+    target: &Target,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let wanted = connections;
     // Both this process and the server hold one descriptor per connection.
     let limit = crate::raise_nofile_limit(connections as u64 + 4096);
@@ -148,7 +153,8 @@ pub async fn run(backend: &mut Backend, connections: usize, target: &Target, rep
     // Baseline: idle keep-alive HTTP connections.
     let server = Server::start(target).await?;
     let addr = server.addr;
-    let base = per_connection(&server, connections, move |i| keep_alive(addr, i)).await.context("keep-alive connections")?;
+    let base =
+        per_connection(&server, connections, move |i| keep_alive(addr, i)).await.context("keep-alive connections")?;
     server.stop().await?;
 
     let server = Server::start(target).await?;

@@ -239,11 +239,7 @@ async fn measure_report(
     let admin = &v.apis[0];
     // Scenario 4: the report over the dataset's last 30 days.
     let (from, to) = (facts.now - 30 * DAY, facts.now);
-    let q = format!(
-        "/api/v1/reports/operators?from={}&to={}",
-        urlencode(&rfc3339(from)),
-        urlencode(&rfc3339(to))
-    );
+    let q = format!("/api/v1/reports/operators?from={}&to={}", urlencode(&rfc3339(from)), urlencode(&rfc3339(to)));
     let mut http = time(report_samples, |_| {
         let q = q.clone();
         async move {
@@ -262,7 +258,15 @@ async fn measure_report(
     let (p50, p99) = p50_p99(&mut http);
     let (b50, b99) = p50_p99(&mut base);
     report.push(ScenarioResult::new("reports", store_name, "operators_30_days_p50", p50, "ms", b50, None));
-    report.push(ScenarioResult::new("reports", store_name, "operators_30_days_max", p99, "ms", b99, Some((Better::Lower, 1000.0))));
+    report.push(ScenarioResult::new(
+        "reports",
+        store_name,
+        "operators_30_days_max",
+        p99,
+        "ms",
+        b99,
+        Some((Better::Lower, 1000.0)),
+    ));
     Ok(())
 }
 

@@ -291,8 +291,12 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let server = Server::start(&target).await?;
     let http = crate::client::http_client()?;
     let api = Api::login(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let channel =
-        api.post("/api/v1/channels", json!({"kind": "api", "name": "Bench API", "webhook_url": "http://127.0.0.1:9/bench"})).await?;
+    let channel = api
+        .post(
+            "/api/v1/channels",
+            json!({"kind": "api", "name": "Bench API", "webhook_url": "http://127.0.0.1:9/bench"}),
+        )
+        .await?;
     let channel_id = channel["id"].as_i64().context("channel id")?;
     let secret = channel["secret"].as_str().context("channel secret")?.as_bytes().to_vec();
     let sink = Sink::Http { addr: server.addr, path: format!("/hooks/api/{channel_id}"), secret: Arc::new(secret) };
@@ -349,7 +353,15 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let (bs50, bs99) = p50_p99(&mut base_steady_lat);
     let rate_target = (backend.kind == StoreKind::Sqlite).then_some((Better::Higher, 20_000.0));
     let n = "ingest";
-    report.push(ScenarioResult::new(n, store_name, "throughput", http_rate, "messages/s", base_sat.rate(), rate_target));
+    report.push(ScenarioResult::new(
+        n,
+        store_name,
+        "throughput",
+        http_rate,
+        "messages/s",
+        base_sat.rate(),
+        rate_target,
+    ));
     report.push(ScenarioResult::new(n, store_name, "saturated_p50", p50, "ms", b50, None));
     report.push(ScenarioResult::new(n, store_name, "saturated_p99", p99, "ms", b99, None));
     let at = format!("at_{}_per_s", sizes.steady_rate);

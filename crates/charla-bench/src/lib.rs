@@ -309,7 +309,9 @@ impl Backend {
                 let Some(url) = &target.database_url else { return false };
                 let Ok(mut conn) = sqlx::PgConnection::connect(url).await else { return false };
                 let n: Result<i64, _> =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM conversations LIMIT 1) x").fetch_one(&mut conn).await;
+                    sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM conversations LIMIT 1) x")
+                        .fetch_one(&mut conn)
+                        .await;
                 let _ = conn.close().await;
                 matches!(n, Ok(1))
             }
@@ -444,10 +446,17 @@ async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, repor
         if inbox || reports {
             println!("inbox/reports: {} samples per query", sizes.samples);
             let server = server::Server::start(&target).await?;
-            let result =
-                inbox::run(backend.name(), &server, &facts, sizes.samples, sizes.report_samples, (inbox, reports), report)
-                    .await
-                    .context("inbox scenario");
+            let result = inbox::run(
+                backend.name(),
+                &server,
+                &facts,
+                sizes.samples,
+                sizes.report_samples,
+                (inbox, reports),
+                report,
+            )
+            .await
+            .context("inbox scenario");
             server.stop().await?;
             result?;
         }

@@ -171,7 +171,15 @@ mod tests {
 
     #[test]
     fn targets_and_ratios() {
-        let r = ScenarioResult::new("ingest", "sqlite", "throughput", 25_000.0, "messages/s", 50_000.0, Some((Better::Higher, 20_000.0)));
+        let r = ScenarioResult::new(
+            "ingest",
+            "sqlite",
+            "throughput",
+            25_000.0,
+            "messages/s",
+            50_000.0,
+            Some((Better::Higher, 20_000.0)),
+        );
         assert_eq!(r.ratio, 0.5);
         assert_eq!(r.met, Some(true));
         let r = ScenarioResult::new("ingest", "sqlite", "p99", 12.0, "ms", 3.0, Some((Better::Lower, 10.0)));

@@ -42,8 +42,13 @@ pub fn issue_limited_session(
     contacts: Option<Vec<Id>>,
     ttl_secs: i64,
 ) -> Result<String, ApiError> {
-    let claims =
-        Claims { sub: user.id, ws: user.workspace_id, exp: now_ms() / 1000 + ttl_secs, typ: "session".into(), contacts };
+    let claims = Claims {
+        sub: user.id,
+        ws: user.workspace_id,
+        exp: now_ms() / 1000 + ttl_secs,
+        typ: "session".into(),
+        contacts,
+    };
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&state.secret))
         .map_err(ApiError::internal)
 }

@@ -22,12 +22,16 @@ async fn operators_report(s: &TestServer) {
     let c2 = s.inbound(ch.id, "e2", "Diego", None, "hola").await.conversation;
     s.assign(ws.id, c1.id, admin.id, Some(ana.id)).await;
     s.assign(ws.id, c2.id, admin.id, Some(ana.id)).await;
-    let (st, body) =
-        s.post(Some(&s.token(&ana)), &format!("/api/v1/conversations/{}/messages", c1.id), json!({"text": "¡Hola!"})).await;
+    let (st, body) = s
+        .post(Some(&s.token(&ana)), &format!("/api/v1/conversations/{}/messages", c1.id), json!({"text": "¡Hola!"}))
+        .await;
     assert_eq!(st, 201, "{body}");
     let att = store.list_attentions(ws.id, c1.id).await.unwrap_or_else(|e| panic!("{e}"));
     let att = att.last().unwrap_or_else(|| panic!("no attention"));
-    store.rate_attention(ws.id, att.id, Rating::Satisfied, Some("bien".into()), false, now).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .rate_attention(ws.id, att.id, Rating::Satisfied, Some("bien".into()), false, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let token = s.token(&admin);
     let (st, body) = s.get(Some(&token), "/api/v1/reports/operators").await;
@@ -46,10 +50,12 @@ async fn operators_report(s: &TestServer) {
     assert!(body["from"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
 
     // A period without attentions, and bad periods.
-    let (st, body) = s.get(Some(&token), "/api/v1/reports/operators?from=2020-01-01T00:00:00Z&to=2020-01-31T00:00:00Z").await;
+    let (st, body) =
+        s.get(Some(&token), "/api/v1/reports/operators?from=2020-01-01T00:00:00Z&to=2020-01-31T00:00:00Z").await;
     assert_eq!(st, 200);
     assert_eq!(body["operators"].as_array().map(Vec::len), Some(0));
-    let (st, body) = s.get(Some(&token), "/api/v1/reports/operators?from=2020-02-01T00:00:00Z&to=2020-01-01T00:00:00Z").await;
+    let (st, body) =
+        s.get(Some(&token), "/api/v1/reports/operators?from=2020-02-01T00:00:00Z&to=2020-01-01T00:00:00Z").await;
     assert_eq!((st, code(&body)), (400, "invalid_query"));
     let (st, body) = s.get(Some(&token), "/api/v1/reports/operators?from=yesterday").await;
     assert_eq!((st, code(&body)), (400, "invalid_query"));

@@ -47,8 +47,9 @@ async fn embedded_sessions_see_only_their_contacts(s: &TestServer) {
     }
 
     // First use creates the user as an agent, member of the channel the CRM named.
-    let (st, body) =
-        s.post(None, "/api/v1/auth/embedded", json!({"workspace_id": ws.id, "token": sign(&secret, claims.clone())})).await;
+    let (st, body) = s
+        .post(None, "/api/v1/auth/embedded", json!({"workspace_id": ws.id, "token": sign(&secret, claims.clone())}))
+        .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["user"]["role"], "agent");
     assert_eq!(body["user"]["email"], "manager@crm.example");

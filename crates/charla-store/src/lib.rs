@@ -502,7 +502,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_team(&self, workspace_id: Id, name: &str, member_ids: &[Id]) -> StoreResult<Written<Team>>;
     async fn list_teams(&self, workspace_id: Id) -> StoreResult<Vec<Team>>;
     async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team>;
-    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Written<Team>>;
+    async fn update_team(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        name: Option<&str>,
+        member_ids: Option<&[Id]>,
+    ) -> StoreResult<Written<Team>>;
     async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<Written<()>>;
 
     // --- channels
@@ -528,18 +534,37 @@ pub trait Store: Send + Sync + 'static {
     async fn contact_conversations(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<Conversation>>;
     async fn create_tag(&self, workspace_id: Id, name: &str, color: &str, pinned: bool) -> StoreResult<Tag>;
     async fn list_tags(&self, workspace_id: Id) -> StoreResult<Vec<Tag>>;
-    async fn update_tag(&self, workspace_id: Id, id: Id, name: Option<&str>, color: Option<&str>, pinned: Option<bool>) -> StoreResult<Tag>;
+    async fn update_tag(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        name: Option<&str>,
+        color: Option<&str>,
+        pinned: Option<bool>,
+    ) -> StoreResult<Tag>;
     async fn delete_tag(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
 
     // --- close reasons and canned responses
     async fn create_close_reason(&self, workspace_id: Id, name: &str) -> StoreResult<CloseReason>;
     async fn list_close_reasons(&self, workspace_id: Id) -> StoreResult<Vec<CloseReason>>;
     async fn delete_close_reason(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
-    async fn create_canned_response(&self, workspace_id: Id, owner_id: Option<Id>, shortcut: &str, text: &str) -> StoreResult<CannedResponse>;
+    async fn create_canned_response(
+        &self,
+        workspace_id: Id,
+        owner_id: Option<Id>,
+        shortcut: &str,
+        text: &str,
+    ) -> StoreResult<CannedResponse>;
     /// Workspace-wide ones and the user's personal ones.
     async fn list_canned_responses(&self, workspace_id: Id, user_id: Id) -> StoreResult<Vec<CannedResponse>>;
     async fn get_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<CannedResponse>;
-    async fn update_canned_response(&self, workspace_id: Id, id: Id, shortcut: Option<&str>, text: Option<&str>) -> StoreResult<CannedResponse>;
+    async fn update_canned_response(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        shortcut: Option<&str>,
+        text: Option<&str>,
+    ) -> StoreResult<CannedResponse>;
     async fn delete_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
 
     // --- conversations
@@ -553,7 +578,15 @@ pub trait Store: Send + Sync + 'static {
     async fn operator_report(&self, workspace_id: Id, from: Millis, to: Millis) -> StoreResult<Vec<OperatorStats>>;
     /// The contact's rating of an attention (rating again replaces it); the comment is trimmed
     /// (blank: none) and at most [`RATING_COMMENT_MAX_CHARS`] characters, else `Invalid`.
-    async fn rate_attention(&self, workspace_id: Id, attention_id: Id, rating: Rating, comment: Option<String>, hidden: bool, now: Millis) -> StoreResult<Attention>;
+    async fn rate_attention(
+        &self,
+        workspace_id: Id,
+        attention_id: Id,
+        rating: Rating,
+        comment: Option<String>,
+        hidden: bool,
+        now: Millis,
+    ) -> StoreResult<Attention>;
     /// An inbound message: dedup by provider id; finds or creates the identity, contact and
     /// conversation; opens or wakes the attention (routing it in `auto` channels); a blocked
     /// contact's message is kept hidden and causes no events. Emits conversation/message
@@ -563,25 +596,102 @@ pub trait Store: Send + Sync + 'static {
     /// delivery job (the outbox). Idempotent on `client_msg_id`.
     async fn send_message(&self, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>>;
     /// History, newest first, before `before_id` when given.
-    async fn list_messages(&self, workspace_id: Id, conversation_id: Id, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn list_messages(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        before_id: Option<Id>,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
     async fn get_message(&self, workspace_id: Id, id: Id) -> StoreResult<Message>;
     /// A delivery receipt from the provider; never moves the status backwards.
-    async fn update_message_status(&self, channel_id: Id, message_id: Id, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Message>>;
-    async fn assign(&self, workspace_id: Id, conversation_id: Id, actor: Id, user_id: Option<Id>, team_id: Option<Id>, now: Millis) -> StoreResult<Written<Conversation>>;
-    async fn close(&self, workspace_id: Id, conversation_id: Id, actor: Id, reason: Option<String>, now: Millis) -> StoreResult<Written<Conversation>>;
-    async fn reopen(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn update_message_status(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        status: MessageStatus,
+        error: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Message>>;
+    async fn assign(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        user_id: Option<Id>,
+        team_id: Option<Id>,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
+    async fn close(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        reason: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
+    async fn reopen(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
     /// Schedules a wake-up job at `until`.
-    async fn snooze(&self, workspace_id: Id, conversation_id: Id, actor: Id, until: Millis, now: Millis) -> StoreResult<Written<Conversation>>;
-    async fn no_reply_needed(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn snooze(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
+    async fn no_reply_needed(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
     /// Read up to the latest message (clears the unread mark).
-    async fn mark_read(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>>;
-    async fn mark_unread(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>>;
+    async fn mark_read(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<ReadState>>;
+    async fn mark_unread(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<ReadState>>;
     /// Number of conversations with unread messages for the user, among those they see.
     async fn unread_conversations(&self, viewer: &Viewer) -> StoreResult<i64>;
-    async fn detach_contact(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn detach_contact(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
     /// Deletes conversations with their messages; returns the storage keys of their files.
-    async fn delete_conversations(&self, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>>;
-    async fn put_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft>;
+    async fn delete_conversations(
+        &self,
+        workspace_id: Id,
+        ids: &[Id],
+        now: Millis,
+    ) -> StoreResult<Written<Vec<String>>>;
+    async fn put_draft(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Draft>;
     async fn get_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>>;
 
     /// Messages of a blocked contact that were kept hidden (newest first), for admins.
@@ -591,11 +701,25 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_hidden_messages(&self, before: Millis) -> StoreResult<Vec<String>>;
 
     // --- attachments
-    async fn create_attachment(&self, workspace_id: Id, name: &str, content_type: &str, size: i64, storage_key: &str, now: Millis) -> StoreResult<Attachment>;
+    async fn create_attachment(
+        &self,
+        workspace_id: Id,
+        name: &str,
+        content_type: &str,
+        size: i64,
+        storage_key: &str,
+        now: Millis,
+    ) -> StoreResult<Attachment>;
     async fn get_attachment(&self, workspace_id: Id, id: Id) -> StoreResult<Attachment>;
 
     // --- notifications
-    async fn list_notifications(&self, workspace_id: Id, user_id: Id, unread_only: bool, limit: i64) -> StoreResult<Vec<Notification>>;
+    async fn list_notifications(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        unread_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<Notification>>;
     async fn mark_notification_read(&self, workspace_id: Id, user_id: Id, id: Id) -> StoreResult<()>;
 
     // --- event log
@@ -623,7 +747,12 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::ingest_inbound`] with what a messenger adds: the author in a group chat, the
     /// quoted message, the identity's profile (a Telegram private chat also fills the
     /// contact's Telegram id and username when empty).
-    async fn ingest_inbound_with(&self, msg: InboundMessage, extra: InboundExtra, now: Millis) -> StoreResult<Written<Ingested>>;
+    async fn ingest_inbound_with(
+        &self,
+        msg: InboundMessage,
+        extra: InboundExtra,
+        now: Millis,
+    ) -> StoreResult<Written<Ingested>>;
     /// An event line in the conversation of (channel, external id); deduplicated on
     /// `provider_event_id` (a duplicate answers the first line, without events). None when
     /// that identity has no conversation yet: nothing is written (the caller stores it as a
@@ -635,7 +764,14 @@ pub trait Store: Send + Sync + 'static {
     /// A receipt naming the provider's id of an outbound message; never moves a status
     /// backwards. None when no message has that id yet: the receipt is kept and applied when
     /// the send is recorded (receipts can overtake the send's answer).
-    async fn update_status_by_provider_id(&self, channel_id: Id, provider_id: &str, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Option<Message>>>;
+    async fn update_status_by_provider_id(
+        &self,
+        channel_id: Id,
+        provider_id: &str,
+        status: MessageStatus,
+        error: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Option<Message>>>;
     /// Records more provider ids of an outbound message (one per part sent).
     async fn add_provider_ids(&self, channel_id: Id, message_id: Id, provider_ids: &[String]) -> StoreResult<()>;
     /// The identities of a contact, with channel and profile.
@@ -644,46 +780,108 @@ pub trait Store: Send + Sync + 'static {
     /// and takes the other's where its own are empty, the union of tags, and `blocked` if
     /// either was; `from_id` is deleted. Emits `contact.updated`, `contact.deleted` and
     /// `conversation.updated` for each moved conversation.
-    async fn merge_contacts(&self, workspace_id: Id, into_id: Id, from_id: Id, now: Millis) -> StoreResult<Written<Contact>>;
+    async fn merge_contacts(
+        &self,
+        workspace_id: Id,
+        into_id: Id,
+        from_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Contact>>;
     /// Templates of a channel by name and language.
     async fn list_templates(&self, workspace_id: Id, channel_id: Id) -> StoreResult<Vec<Template>>;
     async fn get_template(&self, workspace_id: Id, id: Id) -> StoreResult<Template>;
     /// Replaces the channel's provider templates with this list (by name and language):
     /// new ones are added, known ones updated, provider templates no longer listed removed.
-    async fn sync_templates(&self, workspace_id: Id, channel_id: Id, templates: Vec<TemplateInput>, now: Millis) -> StoreResult<Vec<Template>>;
+    async fn sync_templates(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        templates: Vec<TemplateInput>,
+        now: Millis,
+    ) -> StoreResult<Vec<Template>>;
     /// Adds or replaces one template (same channel, name and language).
-    async fn save_template(&self, workspace_id: Id, channel_id: Id, template: TemplateInput, now: Millis) -> StoreResult<Template>;
+    async fn save_template(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        template: TemplateInput,
+        now: Millis,
+    ) -> StoreResult<Template>;
     async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()>;
 
     // --- website channel (live chat widget)
     /// Records that a visitor of a website channel is on a page: creates the visitor when
     /// new, updates country and last-seen time, appends the page view (keeping the newest
     /// [`PAGE_VIEWS_KEPT`]). `NotFound` for an unknown or inactive channel.
-    async fn record_visit(&self, channel_id: Id, external_id: &str, country: Option<String>, page: Option<PageView>, now: Millis) -> StoreResult<WebsiteVisitor>;
+    async fn record_visit(
+        &self,
+        channel_id: Id,
+        external_id: &str,
+        country: Option<String>,
+        page: Option<PageView>,
+        now: Millis,
+    ) -> StoreResult<WebsiteVisitor>;
     /// A visitor with their page views and conversation; None when unknown.
     async fn website_visitor(&self, channel_id: Id, external_id: &str) -> StoreResult<Option<VisitorDetails>>;
     /// The visitor behind a conversation of a website channel; None for other conversations.
     async fn conversation_visitor(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Option<VisitorDetails>>;
     /// Keeps the e-mail a visitor left (None clears it).
-    async fn set_visitor_email(&self, channel_id: Id, external_id: &str, email: Option<String>, now: Millis) -> StoreResult<WebsiteVisitor>;
+    async fn set_visitor_email(
+        &self,
+        channel_id: Id,
+        external_id: &str,
+        email: Option<String>,
+        now: Millis,
+    ) -> StoreResult<WebsiteVisitor>;
     /// What a contact sees of their conversation: inbound and outbound messages (never notes,
     /// event lines or hidden messages), oldest first; after `after_id` (the first `limit`
     /// ones) or else the `limit` newest before `before_id`.
-    async fn contact_messages(&self, conversation_id: Id, after_id: Option<Id>, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn contact_messages(
+        &self,
+        conversation_id: Id,
+        after_id: Option<Id>,
+        before_id: Option<Id>,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
     /// The contact's receipt for the outbound messages of their conversation up to `up_to_id`
     /// (`delivered` or `read`): statuses never move backwards; emits `message.updated` for
     /// each message changed (at most 500 a call).
-    async fn contact_receipt(&self, conversation_id: Id, up_to_id: Id, status: MessageStatus, now: Millis) -> StoreResult<Written<Vec<Message>>>;
+    async fn contact_receipt(
+        &self,
+        conversation_id: Id,
+        up_to_id: Id,
+        status: MessageStatus,
+        now: Millis,
+    ) -> StoreResult<Written<Vec<Message>>>;
     /// The contact ended the chat: an event line says so and the current attention closes.
     /// `Invalid("already_closed")` when it is not open or snoozed.
-    async fn contact_ended(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Conversation>>;
+    async fn contact_ended(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>>;
     /// A system `event` line in a conversation (the visitor left an e-mail, rated the chat…).
-    async fn add_event_line(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Message>>;
+    async fn add_event_line(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Written<Message>>;
     /// Keeps a rating off (or puts it back on) the channel's public ratings page.
     async fn set_rating_hidden(&self, workspace_id: Id, attention_id: Id, hidden: bool) -> StoreResult<Attention>;
     /// Adds (`join`) or removes the user from the channel's members; emits `channel.updated`
     /// when that changes something.
-    async fn join_channel(&self, workspace_id: Id, channel_id: Id, user_id: Id, join: bool, now: Millis) -> StoreResult<Written<Channel>>;
+    async fn join_channel(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        user_id: Id,
+        join: bool,
+        now: Millis,
+    ) -> StoreResult<Written<Channel>>;
     /// Members who could take a new chat now (online, with capacity).
     async fn channel_availability(&self, channel_id: Id, now: Millis) -> StoreResult<ChannelAvailability>;
     /// The channel's ratings that are not hidden, for its public page.

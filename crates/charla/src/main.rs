@@ -186,9 +186,8 @@ async fn create_admin(
         Some(w) => w,
         None => store.create_workspace("Charla").await?,
     };
-    let hash = charla_server::auth::hash_password(password.to_string())
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let hash =
+        charla_server::auth::hash_password(password.to_string()).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string());
     match store
         .create_user(NewUser {

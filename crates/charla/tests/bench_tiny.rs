@@ -38,8 +38,11 @@ fn every_scenario_runs_at_tiny_size_on_both_stores() {
         for key in ["name", "store", "metric", "value", "unit", "baseline", "ratio", "target", "met"] {
             assert!(r.get(key).is_some(), "{key} missing in {r}");
         }
-        let (value, baseline, ratio) =
-            (r["value"].as_f64().expect("value"), r["baseline"].as_f64().expect("baseline"), r["ratio"].as_f64().expect("ratio"));
+        let (value, baseline, ratio) = (
+            r["value"].as_f64().expect("value"),
+            r["baseline"].as_f64().expect("baseline"),
+            r["ratio"].as_f64().expect("ratio"),
+        );
         assert!(value > 0.0 && value.is_finite(), "value must be positive: {r}");
         assert!(baseline > 0.0 && baseline.is_finite(), "baseline must be present and positive: {r}");
         let want = value / baseline;
@@ -57,5 +60,8 @@ fn every_scenario_runs_at_tiny_size_on_both_stores() {
             assert!(seen.contains(&(name.to_string(), store.to_string())), "no {name} figures for {store}: {seen:?}");
         }
     }
-    assert!(!dir.path().join("bench-data").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false), "--cleanup leaves nothing behind");
+    assert!(
+        !dir.path().join("bench-data").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false),
+        "--cleanup leaves nothing behind"
+    );
 }

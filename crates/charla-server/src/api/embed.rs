@@ -84,9 +84,10 @@ pub async fn embedded_login(
         .ok_or_else(|| invalid_token("embedding is not enabled for this workspace"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp"]);
-    let claims = jsonwebtoken::decode::<EmbedClaims>(&req.token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
-        .map_err(|e| invalid_token(&e.to_string()))?
-        .claims;
+    let claims =
+        jsonwebtoken::decode::<EmbedClaims>(&req.token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+            .map_err(|e| invalid_token(&e.to_string()))?
+            .claims;
     let now = crate::state::now_ms() / 1000;
     if claims.exp > now + MAX_EMBED_TOKEN_SECS + 60 {
         return Err(invalid_token("expiry is more than one hour ahead"));
@@ -98,7 +99,10 @@ pub async fn embedded_login(
     let flags = match &claims.flags {
         None => None,
         Some(list) => Some(Flags::from_list(
-            &list.iter().map(|f| Flag::parse(f).ok_or_else(|| invalid_token("unknown flag"))).collect::<ApiResult<Vec<_>>>()?,
+            &list
+                .iter()
+                .map(|f| Flag::parse(f).ok_or_else(|| invalid_token("unknown flag")))
+                .collect::<ApiResult<Vec<_>>>()?,
         )),
     };
     let language = claims.language.as_deref().and_then(Language::parse);
@@ -140,7 +144,8 @@ pub async fn embedded_login(
     };
     // The host CRM's rights win over what was set before (agents only; admins keep theirs).
     let mut user = user;
-    if user.role == Role::Agent && (flags.is_some_and(|f| f != user.flags) || language.is_some_and(|l| l != user.language))
+    if user.role == Role::Agent
+        && (flags.is_some_and(|f| f != user.flags) || language.is_some_and(|l| l != user.language))
     {
         let written = state
             .store

@@ -139,11 +139,8 @@ pub async fn operators_report(
         StoreError::Invalid(code, m) => ApiError::bad_request(code, m),
         e => e.into(),
     })?;
-    let names: HashMap<Id, String> =
-        state.store.list_users(ws).await?.into_iter().map(|u| (u.id, u.name)).collect();
-    let operators = stats
-        .iter()
-        .map(|s| OperatorReport::new(s, names.get(&s.user_id).cloned().unwrap_or_default()))
-        .collect();
+    let names: HashMap<Id, String> = state.store.list_users(ws).await?.into_iter().map(|u| (u.id, u.name)).collect();
+    let operators =
+        stats.iter().map(|s| OperatorReport::new(s, names.get(&s.user_id).cloned().unwrap_or_default())).collect();
     Ok(axum::Json(OperatorsReport { from: wire::time(from), to: wire::time(to), operators }))
 }

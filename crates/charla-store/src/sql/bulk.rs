@@ -11,17 +11,28 @@
 
 use super::{Options, SqlStore, db_err};
 use crate::{Store, StoreError, StoreResult};
-use charla_core::*;
 use charla_core::search::{contact_search_text, digits_of};
+use charla_core::*;
 use sqlx::{Connection, Executor, PgConnection, Row, SqliteConnection};
 use std::str::FromStr;
 
 /// The tables the loader writes ids into (their sequences move past the loaded ids).
-const TABLES_WITH_IDS: &[&str] =
-    &["workspaces", "users", "teams", "channels", "tags", "contacts", "contact_identities", "conversations", "attentions", "messages"];
+const TABLES_WITH_IDS: &[&str] = &[
+    "workspaces",
+    "users",
+    "teams",
+    "channels",
+    "tags",
+    "contacts",
+    "contact_identities",
+    "conversations",
+    "attentions",
+    "messages",
+];
 
 /// Tables whose secondary indexes and triggers are dropped during the load.
-const BIG_TABLES: &[&str] = &["contacts", "contact_tags", "contact_identities", "conversations", "attentions", "messages"];
+const BIG_TABLES: &[&str] =
+    &["contacts", "contact_tags", "contact_identities", "conversations", "attentions", "messages"];
 
 /// Rows per INSERT statement on SQLite (well under its 32766 bound variables).
 const SQLITE_ROWS_PER_INSERT: usize = 500;
@@ -332,10 +343,8 @@ impl BulkLoader {
                 }
             }
             Native::Postgres(c) => {
-                let mut copy = c
-                    .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
-                    .await
-                    .map_err(err)?;
+                let mut copy =
+                    c.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", "))).await.map_err(err)?;
                 let mut buf = Vec::with_capacity(1 << 20);
                 for row in &rows {
                     for (i, v) in row.iter().enumerate() {
@@ -410,7 +419,16 @@ impl BulkLoader {
                 ]
             })
             .collect();
-        let cols = ["id", "workspace_id", "kind", "name", "secret", "max_message_length", "response_time_limit_secs", "created_at"];
+        let cols = [
+            "id",
+            "workspace_id",
+            "kind",
+            "name",
+            "secret",
+            "max_message_length",
+            "response_time_limit_secs",
+            "created_at",
+        ];
         self.insert("channels", &cols, rows).await?;
         let members =
             channels.iter().flat_map(|c| c.member_ids.iter().map(move |m| vec![c.id.into(), (*m).into()])).collect();
@@ -420,7 +438,15 @@ impl BulkLoader {
     pub async fn tags(&mut self, tags: &[BulkTag]) -> StoreResult<()> {
         let rows = tags
             .iter()
-            .map(|t| vec![t.id.into(), t.workspace_id.into(), t.name.as_str().into(), t.color.as_str().into(), t.pinned.into()])
+            .map(|t| {
+                vec![
+                    t.id.into(),
+                    t.workspace_id.into(),
+                    t.name.as_str().into(),
+                    t.color.as_str().into(),
+                    t.pinned.into(),
+                ]
+            })
             .collect();
         self.insert("tags", &["id", "workspace_id", "name", "color", "pinned"], rows).await
     }
@@ -430,11 +456,8 @@ impl BulkLoader {
         let rows = contacts
             .iter()
             .map(|k| {
-                let search = contact_search_text(&[
-                    Some(k.name.as_str()),
-                    k.email.as_deref(),
-                    k.telegram_username.as_deref(),
-                ]);
+                let search =
+                    contact_search_text(&[Some(k.name.as_str()), k.email.as_deref(), k.telegram_username.as_deref()]);
                 vec![
                     k.id.into(),
                     k.workspace_id.into(),
@@ -450,8 +473,16 @@ impl BulkLoader {
             })
             .collect();
         let cols = [
-            "id", "workspace_id", "name", "phone", "phone_digits", "email", "telegram_username", "source",
-            "search_text", "created_at",
+            "id",
+            "workspace_id",
+            "name",
+            "phone",
+            "phone_digits",
+            "email",
+            "telegram_username",
+            "source",
+            "search_text",
+            "created_at",
         ];
         self.insert("contacts", &cols, rows).await?;
         let tags =
@@ -473,8 +504,12 @@ impl BulkLoader {
                 ]
             })
             .collect();
-        self.insert("contact_identities", &["id", "workspace_id", "channel_id", "external_id", "contact_id", "name"], rows)
-            .await
+        self.insert(
+            "contact_identities",
+            &["id", "workspace_id", "channel_id", "external_id", "contact_id", "name"],
+            rows,
+        )
+        .await
     }
 
     pub async fn conversations(&mut self, conversations: &[BulkConversation]) -> StoreResult<()> {
@@ -505,9 +540,25 @@ impl BulkLoader {
             })
             .collect();
         let cols = [
-            "id", "workspace_id", "channel_id", "identity_id", "contact_id", "status", "attention_id", "assignee_id",
-            "team_id", "snoozed_until", "unanswered", "waiting_since", "due_at", "last_message_id",
-            "last_message_preview", "last_message_author", "last_inbound_at", "last_activity_at", "created_at",
+            "id",
+            "workspace_id",
+            "channel_id",
+            "identity_id",
+            "contact_id",
+            "status",
+            "attention_id",
+            "assignee_id",
+            "team_id",
+            "snoozed_until",
+            "unanswered",
+            "waiting_since",
+            "due_at",
+            "last_message_id",
+            "last_message_preview",
+            "last_message_author",
+            "last_inbound_at",
+            "last_activity_at",
+            "created_at",
         ];
         self.insert("conversations", &cols, rows).await
     }
@@ -533,8 +584,18 @@ impl BulkLoader {
             })
             .collect();
         let cols = [
-            "id", "workspace_id", "conversation_id", "status", "assignee_id", "opened_at", "closed_at", "close_reason",
-            "first_response_at", "rating", "rating_comment", "rated_at",
+            "id",
+            "workspace_id",
+            "conversation_id",
+            "status",
+            "assignee_id",
+            "opened_at",
+            "closed_at",
+            "close_reason",
+            "first_response_at",
+            "rating",
+            "rating_comment",
+            "rated_at",
         ];
         self.insert("attentions", &cols, rows).await
     }
@@ -562,8 +623,20 @@ impl BulkLoader {
             })
             .collect();
         let cols = [
-            "id", "workspace_id", "conversation_id", "attention_id", "channel_id", "kind", "author_type", "author_id",
-            "author_name", "text", "provider_id", "status", "created_at", "updated_at",
+            "id",
+            "workspace_id",
+            "conversation_id",
+            "attention_id",
+            "channel_id",
+            "kind",
+            "author_type",
+            "author_id",
+            "author_name",
+            "text",
+            "provider_id",
+            "status",
+            "created_at",
+            "updated_at",
         ];
         self.insert("messages", &cols, rows).await
     }
@@ -594,7 +667,8 @@ impl BulkLoader {
                         .await
                         .map_err(err)?;
                 }
-                for sql in self.recreate.iter().filter(|s| s.trim_start().to_uppercase().starts_with("CREATE TRIGGER")) {
+                for sql in self.recreate.iter().filter(|s| s.trim_start().to_uppercase().starts_with("CREATE TRIGGER"))
+                {
                     c.execute(sql.as_str()).await.map_err(err)?;
                 }
                 progress("ANALYZE");
@@ -614,7 +688,8 @@ impl BulkLoader {
                         .map_err(err)?;
                     if let Some(seq) = seq {
                         c.execute(
-                            format!("SELECT setval('{seq}', (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)").as_str(),
+                            format!("SELECT setval('{seq}', (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)")
+                                .as_str(),
                         )
                         .await
                         .map_err(err)?;

@@ -1184,7 +1184,9 @@ pub(crate) async fn assign(
             let (text, kind) = match (decision, &from, &to) {
                 (_, None, Some(to)) => (format!("Assigned to {to}"), "assigned"),
                 (_, Some(from), None) => (format!("Unassigned from {from}"), "unassigned"),
-                (Reassign::Transfer, Some(from), Some(to)) => (format!("Transferred from {from} to {to}"), "transferred"),
+                (Reassign::Transfer, Some(from), Some(to)) => {
+                    (format!("Transferred from {from} to {to}"), "transferred")
+                }
                 (_, Some(from), Some(to)) => (format!("Reassigned from {from} to {to}"), "reassigned"),
                 (_, None, None) => ("Unassigned".to_string(), "unassigned"),
             };
@@ -1318,7 +1320,15 @@ pub(crate) async fn reopen(
             save_conversation(c, &conv).await?;
             let ch = channel_rules(c, conv.channel_id).await?;
             reschedule_auto_close(c, &conv, &ch).await?;
-            let line = event_line(c, &conv, Some(actor), "Reopened".to_string(), serde_json::json!({ "type": "reopened" }), now).await?;
+            let line = event_line(
+                c,
+                &conv,
+                Some(actor),
+                "Reopened".to_string(),
+                serde_json::json!({ "type": "reopened" }),
+                now,
+            )
+            .await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1363,7 +1373,8 @@ pub(crate) async fn snooze(
                 format!("Snoozed until {}", format_utc(until)),
                 serde_json::json!({ "type": "snoozed", "until": until }),
                 now,
-            ).await?;
+            )
+            .await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1500,7 +1511,15 @@ pub(crate) async fn detach_contact(
                 .await?;
             conv.contact_id = None;
             save_conversation(c, &conv).await?;
-            let line = event_line(c, &conv, Some(actor), "Contact detached".to_string(), serde_json::json!({ "type": "contact_detached" }), now).await?;
+            let line = event_line(
+                c,
+                &conv,
+                Some(actor),
+                "Contact detached".to_string(),
+                serde_json::json!({ "type": "contact_detached" }),
+                now,
+            )
+            .await?;
             let mut events = Events::new(workspace_id, now);
             events.message(c, "message.created", &conv, &line).await?;
             events.conversation(c, "conversation.updated", &conv).await?;
@@ -1689,7 +1708,15 @@ pub(crate) async fn run_timer_job(s: &SqlStore, job: Job, now: Millis) -> StoreR
                     conv.last_activity_at = now;
                     save_conversation(c, &conv).await?;
                     reschedule_auto_close(c, &conv, &ch).await?;
-                    let line = event_line(c, &conv, None, "Snooze ended".to_string(), serde_json::json!({ "type": "snooze_ended" }), now).await?;
+                    let line = event_line(
+                        c,
+                        &conv,
+                        None,
+                        "Snooze ended".to_string(),
+                        serde_json::json!({ "type": "snooze_ended" }),
+                        now,
+                    )
+                    .await?;
                     events.message(c, "message.created", &conv, &line).await?;
                     events.conversation(c, "conversation.updated", &conv).await?;
                     if let Some(assignee) = conv.assignee_id {

@@ -547,7 +547,12 @@ fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &
 }
 
 /// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan.
-async fn search_mode(c: &mut AnyConnection, dialect: Dialect, workspace_id: Id, term: &SearchTerm) -> StoreResult<SearchMode> {
+async fn search_mode(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: Id,
+    term: &SearchTerm,
+) -> StoreResult<SearchMode> {
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
     // Test hooks: 0 scans checking messages per conversation, below 0 scans with sets.
     if threshold <= 0 {

@@ -21,8 +21,8 @@ mod conversations;
 mod directory;
 mod inbox;
 mod jobs;
-mod reports;
 mod messengers;
+mod reports;
 mod rows;
 
 pub use inbox::set_search_scan_threshold;
@@ -283,10 +283,7 @@ async fn group_writer(mut conn: AnyConnection, mut rx: mpsc::Receiver<WriteOp>, 
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// A value bound to a [`Sql`] placeholder.
@@ -433,7 +430,12 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<serde_json::Value> {
 }
 
 /// Creates or moves the job of (kind, target): one pending job per target and kind.
-pub(crate) async fn schedule_job(c: &mut AnyConnection, kind: JobKind, target_id: Id, run_at: Millis) -> StoreResult<()> {
+pub(crate) async fn schedule_job(
+    c: &mut AnyConnection,
+    kind: JobKind,
+    target_id: Id,
+    run_at: Millis,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO jobs (kind, target_id, run_at, attempts) VALUES ($1, $2, $3, 0) \
          ON CONFLICT (kind, target_id) DO UPDATE SET run_at = excluded.run_at, attempts = 0, locked_until = NULL, last_error = NULL",
@@ -573,7 +575,13 @@ impl Store for SqlStore {
     async fn get_team(&self, workspace_id: Id, id: Id) -> StoreResult<Team> {
         directory::get_team(self, workspace_id, id).await
     }
-    async fn update_team(&self, workspace_id: Id, id: Id, name: Option<&str>, member_ids: Option<&[Id]>) -> StoreResult<Written<Team>> {
+    async fn update_team(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        name: Option<&str>,
+        member_ids: Option<&[Id]>,
+    ) -> StoreResult<Written<Team>> {
         directory::update_team(self, workspace_id, id, name, member_ids).await
     }
     async fn delete_team(&self, workspace_id: Id, id: Id) -> StoreResult<Written<()>> {
@@ -632,7 +640,14 @@ impl Store for SqlStore {
     async fn list_tags(&self, workspace_id: Id) -> StoreResult<Vec<Tag>> {
         directory::list_tags(self, workspace_id).await
     }
-    async fn update_tag(&self, workspace_id: Id, id: Id, name: Option<&str>, color: Option<&str>, pinned: Option<bool>) -> StoreResult<Tag> {
+    async fn update_tag(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        name: Option<&str>,
+        color: Option<&str>,
+        pinned: Option<bool>,
+    ) -> StoreResult<Tag> {
         directory::update_tag(self, workspace_id, id, name, color, pinned).await
     }
     async fn delete_tag(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
@@ -648,7 +663,13 @@ impl Store for SqlStore {
     async fn delete_close_reason(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
         directory::delete_close_reason(self, workspace_id, id).await
     }
-    async fn create_canned_response(&self, workspace_id: Id, owner_id: Option<Id>, shortcut: &str, text: &str) -> StoreResult<CannedResponse> {
+    async fn create_canned_response(
+        &self,
+        workspace_id: Id,
+        owner_id: Option<Id>,
+        shortcut: &str,
+        text: &str,
+    ) -> StoreResult<CannedResponse> {
         directory::create_canned_response(self, workspace_id, owner_id, shortcut, text).await
     }
     async fn list_canned_responses(&self, workspace_id: Id, user_id: Id) -> StoreResult<Vec<CannedResponse>> {
@@ -657,7 +678,13 @@ impl Store for SqlStore {
     async fn get_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<CannedResponse> {
         directory::get_canned_response(self, workspace_id, id).await
     }
-    async fn update_canned_response(&self, workspace_id: Id, id: Id, shortcut: Option<&str>, text: Option<&str>) -> StoreResult<CannedResponse> {
+    async fn update_canned_response(
+        &self,
+        workspace_id: Id,
+        id: Id,
+        shortcut: Option<&str>,
+        text: Option<&str>,
+    ) -> StoreResult<CannedResponse> {
         directory::update_canned_response(self, workspace_id, id, shortcut, text).await
     }
     async fn delete_canned_response(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
@@ -679,7 +706,15 @@ impl Store for SqlStore {
     async fn operator_report(&self, workspace_id: Id, from: Millis, to: Millis) -> StoreResult<Vec<OperatorStats>> {
         reports::operator_report(self, workspace_id, from, to).await
     }
-    async fn rate_attention(&self, workspace_id: Id, attention_id: Id, rating: Rating, comment: Option<String>, hidden: bool, now: Millis) -> StoreResult<Attention> {
+    async fn rate_attention(
+        &self,
+        workspace_id: Id,
+        attention_id: Id,
+        rating: Rating,
+        comment: Option<String>,
+        hidden: bool,
+        now: Millis,
+    ) -> StoreResult<Attention> {
         reports::rate_attention(self, workspace_id, attention_id, rating, comment, hidden, now).await
     }
     async fn ingest_inbound(&self, msg: InboundMessage, now: Millis) -> StoreResult<Written<Ingested>> {
@@ -688,60 +723,151 @@ impl Store for SqlStore {
     async fn send_message(&self, workspace_id: Id, msg: NewOutgoing, now: Millis) -> StoreResult<Written<Message>> {
         conversations::send_message(self, workspace_id, msg, now).await
     }
-    async fn list_messages(&self, workspace_id: Id, conversation_id: Id, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>> {
+    async fn list_messages(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        before_id: Option<Id>,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
         inbox::list_messages(self, workspace_id, conversation_id, before_id, limit).await
     }
     async fn get_message(&self, workspace_id: Id, id: Id) -> StoreResult<Message> {
         inbox::get_message(self, workspace_id, id).await
     }
-    async fn update_message_status(&self, channel_id: Id, message_id: Id, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Message>> {
+    async fn update_message_status(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        status: MessageStatus,
+        error: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Message>> {
         conversations::update_message_status(self, channel_id, message_id, status, error, now).await
     }
-    async fn assign(&self, workspace_id: Id, conversation_id: Id, actor: Id, user_id: Option<Id>, team_id: Option<Id>, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn assign(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        user_id: Option<Id>,
+        team_id: Option<Id>,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::assign(self, workspace_id, conversation_id, actor, user_id, team_id, now).await
     }
-    async fn close(&self, workspace_id: Id, conversation_id: Id, actor: Id, reason: Option<String>, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn close(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        reason: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::close(self, workspace_id, conversation_id, actor, reason, now).await
     }
-    async fn reopen(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn reopen(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::reopen(self, workspace_id, conversation_id, actor, now).await
     }
-    async fn snooze(&self, workspace_id: Id, conversation_id: Id, actor: Id, until: Millis, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn snooze(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::snooze(self, workspace_id, conversation_id, actor, until, now).await
     }
-    async fn no_reply_needed(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn no_reply_needed(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::no_reply_needed(self, workspace_id, conversation_id, actor, now).await
     }
-    async fn mark_read(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
+    async fn mark_read(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<ReadState>> {
         conversations::mark_read(self, workspace_id, user_id, conversation_id, now).await
     }
-    async fn mark_unread(&self, workspace_id: Id, user_id: Id, conversation_id: Id, now: Millis) -> StoreResult<Written<ReadState>> {
+    async fn mark_unread(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<ReadState>> {
         conversations::mark_unread(self, workspace_id, user_id, conversation_id, now).await
     }
     async fn unread_conversations(&self, viewer: &Viewer) -> StoreResult<i64> {
         inbox::unread_conversations(self, viewer).await
     }
-    async fn detach_contact(&self, workspace_id: Id, conversation_id: Id, actor: Id, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn detach_contact(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        actor: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         conversations::detach_contact(self, workspace_id, conversation_id, actor, now).await
     }
-    async fn delete_conversations(&self, workspace_id: Id, ids: &[Id], now: Millis) -> StoreResult<Written<Vec<String>>> {
+    async fn delete_conversations(
+        &self,
+        workspace_id: Id,
+        ids: &[Id],
+        now: Millis,
+    ) -> StoreResult<Written<Vec<String>>> {
         conversations::delete_conversations(self, workspace_id, ids, now).await
     }
-    async fn put_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Draft> {
+    async fn put_draft(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Draft> {
         conversations::put_draft(self, workspace_id, user_id, conversation_id, text, now).await
     }
     async fn get_draft(&self, workspace_id: Id, user_id: Id, conversation_id: Id) -> StoreResult<Option<Draft>> {
         inbox::get_draft(self, workspace_id, user_id, conversation_id).await
     }
 
-    async fn create_attachment(&self, workspace_id: Id, name: &str, content_type: &str, size: i64, storage_key: &str, now: Millis) -> StoreResult<Attachment> {
+    async fn create_attachment(
+        &self,
+        workspace_id: Id,
+        name: &str,
+        content_type: &str,
+        size: i64,
+        storage_key: &str,
+        now: Millis,
+    ) -> StoreResult<Attachment> {
         directory::create_attachment(self, workspace_id, name, content_type, size, storage_key, now).await
     }
     async fn get_attachment(&self, workspace_id: Id, id: Id) -> StoreResult<Attachment> {
         directory::get_attachment(self, workspace_id, id).await
     }
 
-    async fn list_notifications(&self, workspace_id: Id, user_id: Id, unread_only: bool, limit: i64) -> StoreResult<Vec<Notification>> {
+    async fn list_notifications(
+        &self,
+        workspace_id: Id,
+        user_id: Id,
+        unread_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<Notification>> {
         directory::list_notifications(self, workspace_id, user_id, unread_only, limit).await
     }
     async fn mark_notification_read(&self, workspace_id: Id, user_id: Id, id: Id) -> StoreResult<()> {
@@ -770,7 +896,12 @@ impl Store for SqlStore {
         conversations::finish_delivery(self, job.clone(), outcome, now).await
     }
 
-    async fn ingest_inbound_with(&self, msg: InboundMessage, extra: InboundExtra, now: Millis) -> StoreResult<Written<Ingested>> {
+    async fn ingest_inbound_with(
+        &self,
+        msg: InboundMessage,
+        extra: InboundExtra,
+        now: Millis,
+    ) -> StoreResult<Written<Ingested>> {
         conversations::ingest_inbound(self, msg, extra, now).await
     }
     async fn ingest_event(&self, event: InboundEvent, now: Millis) -> StoreResult<Written<Option<Message>>> {
@@ -779,7 +910,14 @@ impl Store for SqlStore {
     async fn find_by_provider_id(&self, channel_id: Id, provider_id: &str) -> StoreResult<Option<Message>> {
         messengers::find_by_provider_id(self, channel_id, provider_id).await
     }
-    async fn update_status_by_provider_id(&self, channel_id: Id, provider_id: &str, status: MessageStatus, error: Option<String>, now: Millis) -> StoreResult<Written<Option<Message>>> {
+    async fn update_status_by_provider_id(
+        &self,
+        channel_id: Id,
+        provider_id: &str,
+        status: MessageStatus,
+        error: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Written<Option<Message>>> {
         messengers::update_status_by_provider_id(self, channel_id, provider_id, status, error, now).await
     }
     async fn add_provider_ids(&self, channel_id: Id, message_id: Id, provider_ids: &[String]) -> StoreResult<()> {
@@ -788,7 +926,13 @@ impl Store for SqlStore {
     async fn contact_identities(&self, workspace_id: Id, contact_id: Id) -> StoreResult<Vec<IdentityDetails>> {
         messengers::contact_identities(self, workspace_id, contact_id).await
     }
-    async fn merge_contacts(&self, workspace_id: Id, into_id: Id, from_id: Id, now: Millis) -> StoreResult<Written<Contact>> {
+    async fn merge_contacts(
+        &self,
+        workspace_id: Id,
+        into_id: Id,
+        from_id: Id,
+        now: Millis,
+    ) -> StoreResult<Written<Contact>> {
         messengers::merge_contacts(self, workspace_id, into_id, from_id, now).await
     }
     async fn list_templates(&self, workspace_id: Id, channel_id: Id) -> StoreResult<Vec<Template>> {
@@ -797,17 +941,36 @@ impl Store for SqlStore {
     async fn get_template(&self, workspace_id: Id, id: Id) -> StoreResult<Template> {
         messengers::get_template(self, workspace_id, id).await
     }
-    async fn sync_templates(&self, workspace_id: Id, channel_id: Id, templates: Vec<TemplateInput>, now: Millis) -> StoreResult<Vec<Template>> {
+    async fn sync_templates(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        templates: Vec<TemplateInput>,
+        now: Millis,
+    ) -> StoreResult<Vec<Template>> {
         messengers::sync_templates(self, workspace_id, channel_id, templates, now).await
     }
-    async fn save_template(&self, workspace_id: Id, channel_id: Id, template: TemplateInput, now: Millis) -> StoreResult<Template> {
+    async fn save_template(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        template: TemplateInput,
+        now: Millis,
+    ) -> StoreResult<Template> {
         messengers::save_template(self, workspace_id, channel_id, template, now).await
     }
     async fn delete_template(&self, workspace_id: Id, id: Id) -> StoreResult<()> {
         messengers::delete_template(self, workspace_id, id).await
     }
 
-    async fn record_visit(&self, channel_id: Id, external_id: &str, country: Option<String>, page: Option<PageView>, now: Millis) -> StoreResult<WebsiteVisitor> {
+    async fn record_visit(
+        &self,
+        channel_id: Id,
+        external_id: &str,
+        country: Option<String>,
+        page: Option<PageView>,
+        now: Millis,
+    ) -> StoreResult<WebsiteVisitor> {
         website::record_visit(self, channel_id, external_id, country, page, now).await
     }
     async fn website_visitor(&self, channel_id: Id, external_id: &str) -> StoreResult<Option<VisitorDetails>> {
@@ -816,25 +979,62 @@ impl Store for SqlStore {
     async fn conversation_visitor(&self, workspace_id: Id, conversation_id: Id) -> StoreResult<Option<VisitorDetails>> {
         website::conversation_visitor(self, workspace_id, conversation_id).await
     }
-    async fn set_visitor_email(&self, channel_id: Id, external_id: &str, email: Option<String>, now: Millis) -> StoreResult<WebsiteVisitor> {
+    async fn set_visitor_email(
+        &self,
+        channel_id: Id,
+        external_id: &str,
+        email: Option<String>,
+        now: Millis,
+    ) -> StoreResult<WebsiteVisitor> {
         website::set_visitor_email(self, channel_id, external_id, email, now).await
     }
-    async fn contact_messages(&self, conversation_id: Id, after_id: Option<Id>, before_id: Option<Id>, limit: i64) -> StoreResult<Vec<Message>> {
+    async fn contact_messages(
+        &self,
+        conversation_id: Id,
+        after_id: Option<Id>,
+        before_id: Option<Id>,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
         website::contact_messages(self, conversation_id, after_id, before_id, limit).await
     }
-    async fn contact_receipt(&self, conversation_id: Id, up_to_id: Id, status: MessageStatus, now: Millis) -> StoreResult<Written<Vec<Message>>> {
+    async fn contact_receipt(
+        &self,
+        conversation_id: Id,
+        up_to_id: Id,
+        status: MessageStatus,
+        now: Millis,
+    ) -> StoreResult<Written<Vec<Message>>> {
         website::contact_receipt(self, conversation_id, up_to_id, status, now).await
     }
-    async fn contact_ended(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Conversation>> {
+    async fn contact_ended(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Written<Conversation>> {
         website::contact_ended(self, workspace_id, conversation_id, text, now).await
     }
-    async fn add_event_line(&self, workspace_id: Id, conversation_id: Id, text: &str, now: Millis) -> StoreResult<Written<Message>> {
+    async fn add_event_line(
+        &self,
+        workspace_id: Id,
+        conversation_id: Id,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<Written<Message>> {
         website::add_event_line(self, workspace_id, conversation_id, text, now).await
     }
     async fn set_rating_hidden(&self, workspace_id: Id, attention_id: Id, hidden: bool) -> StoreResult<Attention> {
         website::set_rating_hidden(self, workspace_id, attention_id, hidden).await
     }
-    async fn join_channel(&self, workspace_id: Id, channel_id: Id, user_id: Id, join: bool, now: Millis) -> StoreResult<Written<Channel>> {
+    async fn join_channel(
+        &self,
+        workspace_id: Id,
+        channel_id: Id,
+        user_id: Id,
+        join: bool,
+        now: Millis,
+    ) -> StoreResult<Written<Channel>> {
         website::join_channel(self, workspace_id, channel_id, user_id, join, now).await
     }
     async fn channel_availability(&self, channel_id: Id, now: Millis) -> StoreResult<ChannelAvailability> {

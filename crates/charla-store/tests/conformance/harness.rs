@@ -35,7 +35,8 @@ async fn pg_admin(sql: &str) {
 
 pub async fn postgres() -> Harness {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let db = format!("charla_t_{}_{}_{}", std::process::id(), n, nanos);
     pg_admin(&format!("CREATE DATABASE {db}")).await;
     let admin = pg_admin_url();

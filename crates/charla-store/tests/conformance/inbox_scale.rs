@@ -33,10 +33,19 @@ async fn data(store: &Arc<dyn Store>) -> Data {
     let team = store.create_team(ws, "Night", &[bob.id]).await.expect("team").value;
 
     let names = [
-        "María López", "Mario Lopes", "John Smith", "Marta García", "Refugio Ortiz", "Lopez & Sons", "Ana María",
-        "Zoe Miller", "Group chat", "Carlos López",
+        "María López",
+        "Mario Lopes",
+        "John Smith",
+        "Marta García",
+        "Refugio Ortiz",
+        "Lopez & Sons",
+        "Ana María",
+        "Zoe Miller",
+        "Group chat",
+        "Carlos López",
     ];
-    let texts = ["hola", "my refund is late", "order 123", "refund please", "hola", "x", "refund", "order", "hi", "bye"];
+    let texts =
+        ["hola", "my refund is late", "order 123", "refund please", "hola", "x", "refund", "order", "hi", "bye"];
     let mut ids = Vec::new();
     for (i, (name, text)) in names.iter().zip(texts).enumerate() {
         let ch = if i % 3 == 2 { b.id } else { a.id };
@@ -107,9 +116,12 @@ async fn all_pages(store: &Arc<dyn Store>, v: &Viewer, filter: &ConversationFilt
 
 fn sorted(mut v: Vec<Conversation>, sort: Sort) -> Vec<Id> {
     let key = |c: &Conversation| match sort {
-        Sort::ProcessingOrder => {
-            (std::cmp::Reverse(c.unanswered as i64), c.due_at.unwrap_or(i64::MAX), std::cmp::Reverse(c.last_activity_at), std::cmp::Reverse(c.id))
-        }
+        Sort::ProcessingOrder => (
+            std::cmp::Reverse(c.unanswered as i64),
+            c.due_at.unwrap_or(i64::MAX),
+            std::cmp::Reverse(c.last_activity_at),
+            std::cmp::Reverse(c.id),
+        ),
         Sort::LastActivity => (std::cmp::Reverse(0), 0, std::cmp::Reverse(c.last_activity_at), std::cmp::Reverse(c.id)),
     };
     v.sort_by_key(key);
@@ -145,7 +157,9 @@ async fn sections_are_what_each_viewer_may_see(store: Arc<dyn Store>) {
 
 async fn search_plans_agree(store: Arc<dyn Store>) {
     let d = data(&store).await;
-    let terms = ["lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "mille", "zorai", "zzzz"];
+    let terms = [
+        "lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "mille", "zorai", "zzzz",
+    ];
     for term in terms {
         let search = charla_core::search::parse(term).ok();
         for v in &d.viewers {
@@ -169,9 +183,16 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
     }
     // Something is found at all: contact names, phone digits, e-mail, message text.
     let admin = &d.viewers[0];
-    for (term, at_least) in
-        [("lopez", 1), ("lópez", 2), ("600 555", 5), ("acme.io", 1), ("refund", 3), ("mille", 1), ("zorai", 1), ("zzzz", 0)]
-    {
+    for (term, at_least) in [
+        ("lopez", 1),
+        ("lópez", 2),
+        ("600 555", 5),
+        ("acme.io", 1),
+        ("refund", 3),
+        ("mille", 1),
+        ("zorai", 1),
+        ("zzzz", 0),
+    ] {
         let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
         let found = all_pages(&store, admin, &filter).await.len();
         assert!(found >= at_least, "{term:?}: {found} found");

@@ -6,13 +6,13 @@
 
 #[macro_use]
 mod harness;
-mod directory;
-mod jobs;
-mod retention;
-mod smoke;
 mod conversations;
+mod directory;
 mod inbox;
 mod inbox_scale;
-mod reports;
+mod jobs;
 mod messengers;
+mod reports;
+mod retention;
+mod smoke;
 mod website;

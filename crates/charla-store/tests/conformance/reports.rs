@@ -5,7 +5,11 @@ use charla_core::*;
 use charla_store::*;
 use std::sync::Arc;
 
-conformance!(operator_report_counts_medians_and_ratings, ratings_are_kept_replaced_and_scoped, report_period_is_checked);
+conformance!(
+    operator_report_counts_medians_and_ratings,
+    ratings_are_kept_replaced_and_scoped,
+    report_period_is_checked
+);
 
 /// A conversation assigned to `to` (taking its unassigned attention) at `opened`, answered
 /// after `answer_after` ms (None: never); answers its attention id.
@@ -99,8 +103,14 @@ async fn ratings_are_kept_replaced_and_scoped(store: Arc<dyn Store>) {
     assert_eq!(a.rated_at, Some(T0 + MIN));
 
     // Rating again replaces it; a blank comment is none.
-    let a = store.rate_attention(w.ws, id, Rating::Satisfied, Some("   ".into()), true, T0 + 2 * MIN).await.expect("re-rate");
-    assert_eq!((a.rating, a.rating_comment.clone(), a.rating_hidden, a.rated_at), (Some(Rating::Satisfied), None, true, Some(T0 + 2 * MIN)));
+    let a = store
+        .rate_attention(w.ws, id, Rating::Satisfied, Some("   ".into()), true, T0 + 2 * MIN)
+        .await
+        .expect("re-rate");
+    assert_eq!(
+        (a.rating, a.rating_comment.clone(), a.rating_hidden, a.rated_at),
+        (Some(Rating::Satisfied), None, true, Some(T0 + 2 * MIN))
+    );
     let listed = store.list_attentions(w.ws, a.conversation_id).await.expect("attentions");
     assert_eq!(listed.last(), Some(&a));
 
@@ -111,7 +121,10 @@ async fn ratings_are_kept_replaced_and_scoped(store: Arc<dyn Store>) {
         store.rate_attention(other.ws, id, Rating::Satisfied, None, false, T0).await,
         Err(StoreError::NotFound)
     ));
-    assert!(matches!(store.rate_attention(w.ws, id + 10_000, Rating::Satisfied, None, false, T0).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.rate_attention(w.ws, id + 10_000, Rating::Satisfied, None, false, T0).await,
+        Err(StoreError::NotFound)
+    ));
     // Unchanged by the refused attempts.
     let listed = store.list_attentions(w.ws, a.conversation_id).await.expect("attentions");
     assert_eq!(listed.last(), Some(&a));

@@ -1,6 +1,6 @@
 //! Settings, the 30-day retention of a blocked contact's hidden messages, structured history lines.
 
-use crate::conversations::{ingest, inbound, world};
+use crate::conversations::{inbound, ingest, world};
 use charla_store::Store;
 use std::sync::Arc;
 
@@ -37,7 +37,6 @@ async fn hidden_messages_are_listed_for_admins_then_purged(store: Arc<dyn Store>
     assert_eq!(shown.iter().filter(|m| m.text == "hi").count(), 1);
 }
 
-
 /// History lines carry what happened as data, so the operator app can say it in any language.
 async fn event_lines_carry_structured_data(store: Arc<dyn Store>) {
     let w = world(&store).await;
@@ -57,7 +56,10 @@ async fn event_lines_carry_structured_data(store: Arc<dyn Store>) {
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().expect("type")).collect();
     assert_eq!(types, vec!["assigned", "transferred", "snoozed", "closed", "reopened"]);
     assert_eq!(events[0]["to"], w.ana.name.as_str());
-    assert_eq!((events[1]["from"].as_str(), events[1]["to"].as_str()), (Some(w.ana.name.as_str()), Some(w.bob.name.as_str())));
+    assert_eq!(
+        (events[1]["from"].as_str(), events[1]["to"].as_str()),
+        (Some(w.ana.name.as_str()), Some(w.bob.name.as_str()))
+    );
     assert_eq!(events[2]["until"], T0 + DAY);
     // Customer messages have none.
     assert!(history.iter().filter(|m| m.kind != charla_core::MessageKind::Event).all(|m| m.event.is_none()));
