@@ -108,13 +108,40 @@ pub struct RawConn {
 
 impl RawConn {
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<RawConn> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
+        RawConn::over(tokio::net::TcpStream::connect(addr).await?).await
+    }
+
+    /// HTTP/1.1 over a connected stream.
+    pub async fn over(stream: tokio::net::TcpStream) -> anyhow::Result<RawConn> {
         stream.set_nodelay(true)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
         Ok(RawConn { sender })
+    }
+
+    /// A request with a JSON body; answers the status and the body.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<(u16, Bytes)> {
+        self.sender.ready().await?;
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "bench")
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = self.sender.send_request(req.body(Full::new(body))?).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, body))
     }
 
     /// POSTs a JSON body; answers the status and the body.

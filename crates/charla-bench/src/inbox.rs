@@ -109,6 +109,11 @@ fn queries(facts: &Facts) -> Vec<Query> {
     ]
 }
 
+/// `CHARLA_BENCH_TRACE=1`: print the inbox requests that take 20 ms or more.
+fn trace_slow() -> bool {
+    std::env::var("CHARLA_BENCH_TRACE").is_ok_and(|v| v == "1")
+}
+
 fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -180,8 +185,12 @@ async fn measure_inbox(
             let api = &v.apis[i % n];
             let path = format!("/api/v1/conversations?{}", (q.http)(i));
             async move {
+                let t = std::time::Instant::now();
                 let page = api.get(&path).await?;
                 anyhow::ensure!(page["counts"].is_object(), "no counts in {path}");
+                if trace_slow() && t.elapsed().as_millis() >= 20 {
+                    println!("    slow: {} ms as viewer {} {path}", t.elapsed().as_millis(), i % n);
+                }
                 Ok(())
             }
         })

@@ -145,6 +145,8 @@ pub struct Sizes {
     pub samples: usize,
     pub report_samples: usize,
     pub starts: usize,
+    /// Quiet time before the server's memory is read (idle, startup).
+    pub settle: std::time::Duration,
 }
 
 impl Sizes {
@@ -166,6 +168,7 @@ impl Sizes {
                 samples: 200,
                 report_samples: 5,
                 starts: 5,
+                settle: std::time::Duration::from_secs(2),
             },
             Size::Tiny => Sizes {
                 clients: 8,
@@ -173,11 +176,12 @@ impl Sizes {
                 ingest_secs: 10.0,
                 steady_rate: 200,
                 steady_secs: 1.0,
-                connections: 40,
+                connections: 150,
                 dataset: dataset::Spec { conversations: 500, messages: 5_000, operators: 10, long_conversations: 1 },
                 samples: 5,
                 report_samples: 2,
                 starts: 2,
+                settle: std::time::Duration::from_millis(200),
             },
         };
         if let Some(v) = args.clients {
@@ -431,7 +435,7 @@ async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, repor
                 t
             }
         };
-        idle::run(backend, sizes.connections, &target, report).await.context("idle scenario")?;
+        idle::run(backend, sizes.connections, sizes.settle, &target, report).await.context("idle scenario")?;
     }
     let (inbox, reports, startup) =
         (wants(ScenarioKind::Inbox), wants(ScenarioKind::Reports), wants(ScenarioKind::Startup));

@@ -9,17 +9,14 @@ use crate::server::{Server, Target};
 use crate::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Sizes};
 use std::time::Duration;
 
-/// How long the server idles after it is ready before its memory is read.
-const SETTLE: Duration = Duration::from_millis(500);
-
 /// Median start-up time (ms) and median idle RSS (KiB) over `starts` starts.
-pub async fn measure(target: &Target, starts: usize) -> anyhow::Result<(f64, f64)> {
+pub async fn measure(target: &Target, starts: usize, settle: Duration) -> anyhow::Result<(f64, f64)> {
     let mut times = Vec::with_capacity(starts);
     let mut rss = Vec::with_capacity(starts);
     for _ in 0..starts {
         let server = Server::start(target).await?;
         times.push(server.ready_after.as_secs_f64() * 1000.0);
-        tokio::time::sleep(SETTLE).await;
+        tokio::time::sleep(settle).await;
         rss.push(server.rss_kib()? as f64);
         server.stop().await?;
     }
@@ -34,8 +31,8 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, existing: &Target, report
     // One start first, so neither side pays for first-time work (migrations, cold files).
     Server::start(&empty).await?.stop().await?;
     Server::start(existing).await?.stop().await?;
-    let (base_ms, base_rss) = measure(&empty, sizes.starts).await?;
-    let (ms, rss) = measure(existing, sizes.starts).await?;
+    let (base_ms, base_rss) = measure(&empty, sizes.starts, sizes.settle).await?;
+    let (ms, rss) = measure(existing, sizes.starts, sizes.settle).await?;
     let store = backend.name();
     report.push(ScenarioResult::new(
         "startup",

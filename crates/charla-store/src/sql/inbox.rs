@@ -308,7 +308,16 @@ pub(crate) fn push_visibility(q: &mut Sql, v: &Viewer) {
 }
 
 /// Appends the filters (everything but section, sort and cursor), each as ` AND ...`.
-fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &ConversationFilter, search: SearchMode) {
+/// `found_in_messages`: the conversations whose messages match the search term, gathered once
+/// for the request (see [`found_in_messages`]); None: the condition gathers them itself.
+fn push_filters(
+    q: &mut Sql,
+    dialect: Dialect,
+    workspace_id: Id,
+    f: &ConversationFilter,
+    search: SearchMode,
+    found_in_messages: Option<&str>,
+) {
     if let Some(s) = f.status {
         q.push(" AND c.status = ");
         q.bind(s.as_str());
@@ -372,7 +381,7 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
     }
     if let Some(term) = &f.search {
         if dialect == Dialect::Postgres {
-            push_pg_search(q, workspace_id, term, search);
+            push_pg_search(q, workspace_id, term, search, found_in_messages);
             return;
         }
         // In scan mode the unary plus keeps the planner from driving the query from the
@@ -384,7 +393,11 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
         push_identity_matches(q, dialect, workspace_id, term);
         q.push(")");
         if has_full_text(term) {
-            if matches!(search, SearchMode::Scan { messages_per_row: true }) && dialect == Dialect::Sqlite {
+            if let Some(ids) = found_in_messages {
+                q.push(&format!(" OR {plus}c.id IN (SELECT value FROM json_each("));
+                q.bind(ids);
+                q.push("))");
+            } else if matches!(search, SearchMode::Scan { messages_per_row: true }) && dialect == Dialect::Sqlite {
                 // Each conversation walked checks its own messages against the index's
                 // matches, instead of looking up every matching message (a common word can
                 // be in tens of thousands) to learn its conversation.
@@ -409,7 +422,21 @@ fn push_filters(q: &mut Sql, dialect: Dialect, workspace_id: Id, f: &Conversatio
 /// the sort order instead). Scan and counters: each conversation walked checks its own contact
 /// and identity (a trigram match of many contacts would fetch them all), and the matching
 /// messages' conversations as a set.
-fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: SearchMode) {
+fn push_pg_search(
+    q: &mut Sql,
+    workspace_id: Id,
+    term: &SearchTerm,
+    search: SearchMode,
+    found_in_messages: Option<&str>,
+) {
+    let push_messages = |q: &mut Sql| match found_in_messages {
+        Some(ids) => {
+            q.push("SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(");
+            q.bind(ids);
+            q.push(", ',')) AS x");
+        }
+        None => push_message_matches(q, Dialect::Postgres, workspace_id, term),
+    };
     let dialect = Dialect::Postgres;
     if search == SearchMode::Driven {
         q.push(" AND c.id IN (SELECT c2.id FROM conversations c2 WHERE c2.workspace_id = ");
@@ -423,7 +450,7 @@ fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: Sear
         q.push(")");
         if has_full_text(term) {
             q.push(" UNION ");
-            push_message_matches(q, dialect, workspace_id, term);
+            push_messages(q);
         }
         q.push(")");
         return;
@@ -442,10 +469,28 @@ fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: Sear
     q.push(" ESCAPE '\\')");
     if has_full_text(term) {
         q.push(" OR c.id IN (");
-        push_message_matches(q, dialect, workspace_id, term);
+        push_messages(q);
         q.push(")");
     }
     q.push(")");
+}
+
+/// The conversations whose messages match the term, as one text (a JSON array on SQLite, a
+/// comma-separated list on PostgreSQL): looking the matching messages up is the dear part of a
+/// full-text search, and the page and the counters both need it.
+async fn found_in_messages(
+    c: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: Id,
+    term: &SearchTerm,
+) -> StoreResult<String> {
+    let mut q = match dialect {
+        Dialect::Sqlite => Sql::new("SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' AS ids FROM ("),
+        Dialect::Postgres => Sql::new("SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') AS ids FROM ("),
+    };
+    push_message_matches(&mut q, dialect, workspace_id, term);
+    q.push(") x");
+    col(&q.query().fetch_one(&mut *c).await?, "ids")
 }
 
 /// How a search term is applied to the conversation list (see [`search_mode`]).
@@ -465,6 +510,11 @@ enum SearchMode {
 /// walks the sorted conversations instead of sorting all matches. Both plans cost about the
 /// same around here on a million conversations: a few milliseconds.
 static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
+
+/// Matching messages from which a scan checks each conversation's own messages instead of
+/// looking every match up (about a microsecond each) to learn its conversation: checking one
+/// conversation costs about as much as ten lookups, so it pays only for words this common.
+const MESSAGE_SET_MAX: i64 = 20_000;
 
 /// Changes [`SEARCH_SCAN_FROM`] for this process. Every plan gives the same results, so the
 /// conformance suite runs searches with each (0: always scan, checking messages per
@@ -578,7 +628,7 @@ async fn search_mode(
             Dialect::Postgres => push_message_matches(&mut q, dialect, workspace_id, term),
         }
         q.push(" LIMIT ");
-        q.bind(threshold);
+        q.bind(MESSAGE_SET_MAX.max(threshold));
         q.push(") m)");
     } else {
         q.push("0");
@@ -587,7 +637,7 @@ async fn search_mode(
     let row = q.query().fetch_one(&mut *c).await?;
     let (people, messages): (i64, i64) = (col(&row, "people")?, col(&row, "messages")?);
     Ok(if people + messages >= threshold {
-        SearchMode::Scan { messages_per_row: messages >= threshold }
+        SearchMode::Scan { messages_per_row: messages >= MESSAGE_SET_MAX }
     } else {
         SearchMode::Driven
     })
@@ -800,6 +850,12 @@ pub(crate) async fn list_conversations(
         Some(term) => search_mode(&mut conn, s.dialect, ws, term).await?,
         None => SearchMode::Driven,
     };
+    let found = match &filter.search {
+        Some(term) if has_full_text(term) && search != (SearchMode::Scan { messages_per_row: true }) => {
+            Some(found_in_messages(&mut conn, s.dialect, ws, term).await?)
+        }
+        _ => None,
+    };
 
     // The page: one query per branch of what the viewer sees in the section, each walking an
     // index in sort order; several branches are merged and sorted again.
@@ -817,7 +873,7 @@ pub(crate) async fn list_conversations(
     }
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
-        push_filters(q, s.dialect, ws, &filter, search);
+        push_filters(q, s.dialect, ws, &filter, search, found.as_deref());
         if let Some(cur) = cursor {
             cur.push_after(q);
         }
@@ -876,7 +932,7 @@ pub(crate) async fn list_conversations(
         SearchMode::Scan { messages_per_row: false } => SearchMode::Count,
         other => other,
     };
-    push_filters(&mut q, s.dialect, ws, &filter, count_search);
+    push_filters(&mut q, s.dialect, ws, &filter, count_search, found.as_deref());
     // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
     q.push(" AND c.status = 'open' AND c.unanswered = 1");
     let row = q.query().fetch_one(&mut *conn).await?;
