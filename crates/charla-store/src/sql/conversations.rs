@@ -44,14 +44,20 @@ pub(crate) async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<
     .fetch_optional(&mut *c)
     .await?
     .ok_or(StoreError::NotFound)?;
+    channel_rules_from_row(&row, "")
+}
+
+/// The channel's rules from a row whose columns are named `{prefix}workspace_id`, ...
+fn channel_rules_from_row(row: &AnyRow, prefix: &str) -> StoreResult<ChannelRules> {
+    let name = |n: &str| format!("{prefix}{n}");
     Ok(ChannelRules {
-        workspace_id: col(&row, "workspace_id")?,
-        kind: col_enum(&row, "kind", ChannelKind::parse)?,
-        routing_mode: col_enum(&row, "routing_mode", RoutingMode::parse)?,
-        max_message_length: col(&row, "max_message_length")?,
-        auto_close_after_secs: col(&row, "auto_close_after_secs")?,
-        response_time_limit_secs: col(&row, "response_time_limit_secs")?,
-        active: col_bool(&row, "active")?,
+        workspace_id: col(row, &name("workspace_id"))?,
+        kind: col_enum(row, &name("kind"), ChannelKind::parse)?,
+        routing_mode: col_enum(row, &name("routing_mode"), RoutingMode::parse)?,
+        max_message_length: col(row, &name("max_message_length"))?,
+        auto_close_after_secs: col(row, &name("auto_close_after_secs"))?,
+        response_time_limit_secs: col(row, &name("response_time_limit_secs"))?,
+        active: col_bool(row, &name("active"))?,
     })
 }
 
@@ -643,6 +649,72 @@ pub(crate) fn unchanged<T>(value: T) -> Written<T> {
     Written { value, events: Vec::new() }
 }
 
+/// What an inbound message reads before it writes, gathered in one statement on SQLite (each
+/// statement is a round trip to sqlx's connection thread, and the single writer runs them one
+/// after another): whether it is a duplicate, the channel's rules, and, when the sender is
+/// known, the identity, its contact's name and blocked flag, and its conversation. The single
+/// writer needs no row locks, so these are the values the separate reads would give.
+struct Prefetched {
+    duplicate: bool,
+    /// Taken out by the caller.
+    channel: Option<ChannelRules>,
+    /// The identity with its contact's (name, blocked); None for a new sender.
+    identity: Option<(ContactIdentity, Option<(String, bool)>)>,
+    conversation: Option<Conversation>,
+}
+
+async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreResult<Prefetched> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 AND kind = 'inbound') \
+         AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
+         ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
+         ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
+         i.id AS i_id, i.workspace_id AS i_workspace_id, i.external_id AS i_external_id, \
+         i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
+         {CONVERSATION_COLUMNS} \
+         FROM channels ch \
+         LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = $3 \
+         LEFT JOIN contacts k ON k.id = i.contact_id \
+         LEFT JOIN conversations c ON c.identity_id = i.id \
+         WHERE ch.id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(msg.channel_id)
+        .bind(msg.provider_message_id.as_str())
+        .bind(msg.contact.external_id.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let identity = match col::<Option<Id>>(&row, "i_id")? {
+        Some(id) => {
+            let identity = ContactIdentity {
+                id,
+                workspace_id: col(&row, "i_workspace_id")?,
+                channel_id: msg.channel_id,
+                external_id: col(&row, "i_external_id")?,
+                contact_id: col(&row, "i_contact_id")?,
+                name: col(&row, "i_name")?,
+            };
+            let contact = match col::<Option<String>>(&row, "k_name")? {
+                Some(name) => Some((name, col_bool(&row, "k_blocked")?)),
+                None => None,
+            };
+            Some((identity, contact))
+        }
+        None => None,
+    };
+    let conversation = match col::<Option<Id>>(&row, "id")? {
+        Some(_) => Some(conversation_from_row(&row)?),
+        None => None,
+    };
+    Ok(Prefetched {
+        duplicate: col_bool(&row, "duplicate")?,
+        channel: Some(channel_rules_from_row(&row, "ch_")?),
+        identity,
+        conversation,
+    })
+}
+
 async fn ingest_tx(
     c: &mut AnyConnection,
     dialect: Dialect,
@@ -650,26 +722,45 @@ async fn ingest_tx(
     extra: InboundExtra,
     now: Millis,
 ) -> StoreResult<Written<Ingested>> {
+    let mut pre = match dialect {
+        Dialect::Sqlite => Some(prefetch_inbound(c, &msg).await?),
+        Dialect::Postgres => None,
+    };
     // Duplicate first: a redelivered webhook writes nothing.
-    if let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await? {
+    if pre.as_ref().is_none_or(|p| p.duplicate)
+        && let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await?
+    {
         return Ok(unchanged(found));
     }
-    let ch = channel_rules(c, msg.channel_id).await?;
+    let ch = match pre.as_mut().and_then(|p| p.channel.take()) {
+        Some(ch) => ch,
+        None => channel_rules(c, msg.channel_id).await?,
+    };
     if !ch.active {
         return Err(StoreError::NotFound);
     }
     let workspace_id = ch.workspace_id;
     let input = &msg.contact;
     let given_name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let (mut identity, new_identity) = lock_or_create_identity(
-        c,
-        dialect,
-        workspace_id,
-        msg.channel_id,
-        &input.external_id,
-        given_name.unwrap_or(&input.external_id),
-    )
-    .await?;
+    let known = pre.as_mut().and_then(|p| p.identity.take());
+    let mut known_contact = None;
+    let (mut identity, new_identity) = match known {
+        Some((identity, contact)) => {
+            known_contact = Some(contact);
+            (identity, false)
+        }
+        None => {
+            lock_or_create_identity(
+                c,
+                dialect,
+                workspace_id,
+                msg.channel_id,
+                &input.external_id,
+                given_name.unwrap_or(&input.external_id),
+            )
+            .await?
+        }
+    };
     if dialect == Dialect::Postgres && !new_identity {
         // We waited for the identity's lock: a concurrent delivery may have stored it meanwhile.
         if let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await? {
@@ -710,22 +801,34 @@ async fn ingest_tx(
         super::messengers::save_identity_profile(c, identity.id, profile, now).await?;
     }
 
-    let (contact_name, blocked) = match identity.contact_id {
-        Some(id) => {
+    let (contact_name, blocked) = match (identity.contact_id, known_contact.flatten()) {
+        (Some(_), Some((name, blocked))) => (Some(name), blocked),
+        (Some(id), None) => {
             let row =
                 sqlx::query("SELECT name, blocked FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *c).await?;
             (Some(col::<String>(&row, "name")?), col_bool(&row, "blocked")?)
         }
-        None => (None, false),
+        (None, _) => (None, false),
     };
 
     // The conversation of the identity, created closed without attention when new; the
     // lifecycle below opens it.
     let select =
         format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1{}", dialect.for_update());
-    let existing = sqlx::query(&select).bind(identity.id).fetch_optional(&mut *c).await?;
+    // Prefetched: the identity's conversation as read with it (none for a new identity).
+    let prefetched = match pre.as_mut() {
+        Some(p) if !new_identity => Some(p.conversation.take()),
+        _ => None,
+    };
+    let existing = match prefetched {
+        Some(conv) => conv,
+        None => match sqlx::query(&select).bind(identity.id).fetch_optional(&mut *c).await? {
+            Some(row) => Some(conversation_from_row(&row)?),
+            None => None,
+        },
+    };
     let (mut conv, created) = match existing {
-        Some(row) => (conversation_from_row(&row)?, false),
+        Some(conv) => (conv, false),
         None => {
             let id: Id = sqlx::query_scalar(
                 "INSERT INTO conversations (workspace_id, channel_id, identity_id, contact_id, is_group, status, \

@@ -485,8 +485,12 @@ async fn found_in_messages(
     term: &SearchTerm,
 ) -> StoreResult<String> {
     let mut q = match dialect {
-        Dialect::Sqlite => Sql::new("SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' AS ids FROM ("),
-        Dialect::Postgres => Sql::new("SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') AS ids FROM ("),
+        Dialect::Sqlite => {
+            Sql::new("SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' AS ids FROM (")
+        }
+        Dialect::Postgres => {
+            Sql::new("SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') AS ids FROM (")
+        }
     };
     push_message_matches(&mut q, dialect, workspace_id, term);
     q.push(") x");
