@@ -340,6 +340,9 @@ export async function login(email: string, password: string) {
 }
 
 export async function logout() {
+  // The socket first: the server closes it when the session ends, and a close it did not ask
+  // for would send the app through its "session gone, reload" path.
+  realtime?.stop();
   try {
     await post('/auth/logout');
   } catch {
