@@ -207,14 +207,17 @@ export function useStore<T>(select: (s: State) => T, eq: (a: T, b: T) => boolean
   const value = select(state);
   const last = useRef(value);
   last.current = value;
-  useEffect(
-    () =>
-      subscribe(() => {
-        const v = sel.current(state);
-        if (!eq(v, last.current)) force(0);
-      }),
-    [],
-  );
+  useEffect(() => {
+    const check = () => {
+      const v = sel.current(state);
+      if (!eq(v, last.current)) force(0);
+    };
+    const unsubscribe = subscribe(check);
+    // A change between this render and the subscription (e.g. boot finishing first) would
+    // otherwise be missed until the next one.
+    check();
+    return unsubscribe;
+  }, []);
   return value;
 }
 
@@ -340,9 +343,6 @@ export async function login(email: string, password: string) {
 }
 
 export async function logout() {
-  // The socket first: the server closes it when the session ends, and a close it did not ask
-  // for would send the app through its "session gone, reload" path.
-  realtime?.stop();
   try {
     await post('/auth/logout');
   } catch {

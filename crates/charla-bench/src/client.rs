@@ -144,17 +144,8 @@ impl RawConn {
         Ok((status, body))
     }
 
-    /// POSTs a JSON body; answers the status and the body.
+    /// POSTs a signed JSON body; answers the status and the body.
     pub async fn post_json(&mut self, path: &str, signature: &str, body: Bytes) -> anyhow::Result<(u16, Bytes)> {
-        self.sender.ready().await?;
-        let req = hyper::Request::post(path)
-            .header(hyper::header::HOST, "bench")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header("x-charla-signature", signature)
-            .body(Full::new(body))?;
-        let resp = self.sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        self.request("POST", path, &[("x-charla-signature", signature)], body).await
     }
 }

@@ -52,12 +52,6 @@ fn source_for(first: usize, i: usize) -> anyhow::Result<SocketAddr> {
     Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, host as u8), 0)))
 }
 
-async fn connect_from(first: usize, i: usize, server: SocketAddr) -> anyhow::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(source_for(first, i)?)?;
-    Ok(socket.connect(server).await?)
-}
-
 /// Opens `n` connections with `open`, at most [`CONNECTING`] at a time; answers what they hold.
 async fn open_all<T, F, Fut>(n: usize, open: F) -> anyhow::Result<Vec<T>>
 where
@@ -164,7 +158,7 @@ async fn visitor_socket(
 
 /// An operator WebSocket past its `ready` frame; a task keeps reading it (answering pings).
 async fn websocket(addr: SocketAddr, token: Arc<String>, i: usize) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let stream = connect_from(WEBSOCKET_HOSTS, i, addr).await?;
+    let stream = connect_bound(source_for(WEBSOCKET_HOSTS, i)?, addr).await?;
     let url = format!("ws://{addr}/api/v1/ws?token={token}");
     let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
@@ -180,7 +174,7 @@ async fn websocket(addr: SocketAddr, token: Arc<String>, i: usize) -> anyhow::Re
 
 /// An HTTP/1.1 connection that got one answer and stays open (keep-alive).
 async fn keep_alive(addr: SocketAddr, i: usize) -> anyhow::Result<TcpStream> {
-    let mut s = connect_from(KEEP_ALIVE_HOSTS, i, addr).await?;
+    let mut s = connect_bound(source_for(KEEP_ALIVE_HOSTS, i)?, addr).await?;
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n").await?;
     let mut buf = [0u8; 512];
     let mut got = 0;

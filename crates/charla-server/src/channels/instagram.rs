@@ -25,15 +25,12 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use charla_core::{Channel, ChannelKind, Id, MessageStatus};
 use charla_store::{ContactInput, Delivery, IdentityProfile, InboundExtra};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-
-pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
-pub const DEFAULT_VERSION: &str = "v21.0";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct InstagramConfig {
@@ -49,9 +46,7 @@ pub struct InstagramConfig {
 
 impl InstagramConfig {
     pub fn url(&self, path: &str) -> String {
-        let base = self.api_base_url.as_deref().filter(|b| !b.trim().is_empty()).unwrap_or(DEFAULT_BASE_URL);
-        let version = self.api_version.as_deref().filter(|v| !v.trim().is_empty()).unwrap_or(DEFAULT_VERSION);
-        format!("{}/{}/{}", base.trim_end_matches('/'), version, path.trim_start_matches('/'))
+        super::graph_url(self.api_base_url.as_deref(), self.api_version.as_deref(), path)
     }
 }
 
@@ -65,12 +60,8 @@ pub async fn verify(
     Path(channel_id): Path<Id>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let channel = match hook_channel(&state, channel_id, ChannelKind::Instagram).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let token = config(&channel).map(|c| c.verify_token).unwrap_or_default();
-    super::meta_verification(&params, &token)
+    super::meta_verify(&state, channel_id, ChannelKind::Instagram, &params, |c| config(c).ok().map(|c| c.verify_token))
+        .await
 }
 
 /// `POST /hooks/instagram/{channel_id}`.

@@ -59,6 +59,34 @@ pub(crate) async fn hook_channel(state: &AppState, channel_id: Id, kind: Channel
     }
 }
 
+/// Meta's Graph API (WhatsApp Cloud API, Instagram Messaging): default base URL and version.
+pub const GRAPH_BASE_URL: &str = "https://graph.facebook.com";
+pub const GRAPH_VERSION: &str = "v21.0";
+
+/// `{base}/{version}/{path}` of Meta's Graph API, with a channel's own base URL and version
+/// (blank: the defaults).
+pub(crate) fn graph_url(base: Option<&str>, version: Option<&str>, path: &str) -> String {
+    let base = base.filter(|b| !b.trim().is_empty()).unwrap_or(GRAPH_BASE_URL);
+    let version = version.filter(|v| !v.trim().is_empty()).unwrap_or(GRAPH_VERSION);
+    format!("{}/{}/{}", base.trim_end_matches('/'), version, path.trim_start_matches('/'))
+}
+
+/// `GET /hooks/{whatsapp,instagram}/{channel_id}`: Meta's verification handshake against the
+/// channel's verify token (`verify_token` reads it from the channel's settings).
+pub(crate) async fn meta_verify(
+    state: &AppState,
+    channel_id: Id,
+    kind: ChannelKind,
+    params: &HashMap<String, String>,
+    verify_token: impl FnOnce(&Channel) -> Option<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match hook_channel(state, channel_id, kind).await {
+        Ok(channel) => meta_verification(params, &verify_token(&channel).unwrap_or_default()),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` of Meta's webhooks
 /// (WhatsApp, Instagram): the challenge as plain text when the token matches, else 403.
 pub(crate) fn meta_verification(params: &HashMap<String, String>, verify_token: &str) -> axum::response::Response {

@@ -2,7 +2,7 @@
 //!
 //! Settings: `phone_number_id`, `access_token`, `app_secret`, `verify_token`, optional
 //! `api_base_url` (default `https://graph.facebook.com`), `api_version` (default
-//! [`DEFAULT_VERSION`]) and `business_account_id` (the WABA, for template sync; learnt from
+//! [`super::GRAPH_VERSION`]) and `business_account_id` (the WABA, for template sync; learnt from
 //! the first webhook when not given).
 //!
 //! Webhooks at `/hooks/whatsapp/{channel_id}`: `GET` is Meta's verification handshake; `POST`
@@ -27,7 +27,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use charla_core::phone::normalize_e164;
 use charla_core::{Channel, ChannelKind, Id, MessageStatus};
 use charla_store::{ContactInput, Delivery, IdentityProfile, InboundExtra, TemplateInput};
@@ -35,8 +35,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
-pub const DEFAULT_VERSION: &str = "v21.0";
 /// Longest caption WhatsApp accepts on a media message.
 const CAPTION_MAX: usize = 1024;
 /// Template pages read at most in one sync.
@@ -59,9 +57,7 @@ pub struct WhatsappConfig {
 impl WhatsappConfig {
     /// `{base}/{version}/{path}`.
     pub fn url(&self, path: &str) -> String {
-        let base = self.api_base_url.as_deref().filter(|b| !b.trim().is_empty()).unwrap_or(DEFAULT_BASE_URL);
-        let version = self.api_version.as_deref().filter(|v| !v.trim().is_empty()).unwrap_or(DEFAULT_VERSION);
-        format!("{}/{}/{}", base.trim_end_matches('/'), version, path.trim_start_matches('/'))
+        super::graph_url(self.api_base_url.as_deref(), self.api_version.as_deref(), path)
     }
 }
 
@@ -77,12 +73,8 @@ pub async fn verify(
     Path(channel_id): Path<Id>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let channel = match hook_channel(&state, channel_id, ChannelKind::Whatsapp).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let token = config(&channel).map(|c| c.verify_token).unwrap_or_default();
-    super::meta_verification(&params, &token)
+    super::meta_verify(&state, channel_id, ChannelKind::Whatsapp, &params, |c| config(c).ok().map(|c| c.verify_token))
+        .await
 }
 
 /// `POST /hooks/whatsapp/{channel_id}`: messages, statuses and template updates.

@@ -7,7 +7,7 @@
 
 use super::inbox::{
     CONVERSATION_COLUMNS, IDENTITY_COLUMNS, MESSAGE_COLUMNS, conversation_from_row, fill_attachments,
-    identity_from_row, load_message, load_read_states, message_from_row,
+    identity_from_prefixed_row, identity_from_row, load_message, load_read_states, message_from_row,
 };
 use super::rows::{ATTACHMENT_COLUMNS, attachment_from_row};
 use super::*;
@@ -656,8 +656,7 @@ pub(crate) fn unchanged<T>(value: T) -> Written<T> {
 /// writer needs no row locks, so these are the values the separate reads would give.
 struct Prefetched {
     duplicate: bool,
-    /// Taken out by the caller.
-    channel: Option<ChannelRules>,
+    channel: ChannelRules,
     /// The identity with its contact's (name, blocked); None for a new sender.
     identity: Option<(ContactIdentity, Option<(String, bool)>)>,
     conversation: Option<Conversation>,
@@ -669,7 +668,7 @@ async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreR
          AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
          ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
          ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
-         i.id AS i_id, i.workspace_id AS i_workspace_id, i.external_id AS i_external_id, \
+         i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
          i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
          {CONVERSATION_COLUMNS} \
          FROM channels ch \
@@ -686,15 +685,8 @@ async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreR
         .await?
         .ok_or(StoreError::NotFound)?;
     let identity = match col::<Option<Id>>(&row, "i_id")? {
-        Some(id) => {
-            let identity = ContactIdentity {
-                id,
-                workspace_id: col(&row, "i_workspace_id")?,
-                channel_id: msg.channel_id,
-                external_id: col(&row, "i_external_id")?,
-                contact_id: col(&row, "i_contact_id")?,
-                name: col(&row, "i_name")?,
-            };
+        Some(_) => {
+            let identity = identity_from_prefixed_row(&row, "i_")?;
             let contact = match col::<Option<String>>(&row, "k_name")? {
                 Some(name) => Some((name, col_bool(&row, "k_blocked")?)),
                 None => None,
@@ -709,7 +701,7 @@ async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreR
     };
     Ok(Prefetched {
         duplicate: col_bool(&row, "duplicate")?,
-        channel: Some(channel_rules_from_row(&row, "ch_")?),
+        channel: channel_rules_from_row(&row, "ch_")?,
         identity,
         conversation,
     })
@@ -722,17 +714,20 @@ async fn ingest_tx(
     extra: InboundExtra,
     now: Millis,
 ) -> StoreResult<Written<Ingested>> {
-    let mut pre = match dialect {
-        Dialect::Sqlite => Some(prefetch_inbound(c, &msg).await?),
-        Dialect::Postgres => None,
+    // SQLite reads it all in one statement; PostgreSQL reads (and row-locks) step by step.
+    // `known_conversation`: Some(the identity's conversation) when already read.
+    let (duplicate, known_channel, known_identity, known_conversation) = match dialect {
+        Dialect::Sqlite => {
+            let p = prefetch_inbound(c, &msg).await?;
+            (p.duplicate, Some(p.channel), p.identity, Some(p.conversation))
+        }
+        Dialect::Postgres => (true, None, None, None),
     };
     // Duplicate first: a redelivered webhook writes nothing.
-    if pre.as_ref().is_none_or(|p| p.duplicate)
-        && let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await?
-    {
+    if duplicate && let Some(found) = existing_inbound(c, msg.channel_id, &msg.provider_message_id).await? {
         return Ok(unchanged(found));
     }
-    let ch = match pre.as_mut().and_then(|p| p.channel.take()) {
+    let ch = match known_channel {
         Some(ch) => ch,
         None => channel_rules(c, msg.channel_id).await?,
     };
@@ -742,15 +737,10 @@ async fn ingest_tx(
     let workspace_id = ch.workspace_id;
     let input = &msg.contact;
     let given_name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let known = pre.as_mut().and_then(|p| p.identity.take());
-    let mut known_contact = None;
-    let (mut identity, new_identity) = match known {
-        Some((identity, contact)) => {
-            known_contact = Some(contact);
-            (identity, false)
-        }
+    let (mut identity, new_identity, known_contact) = match known_identity {
+        Some((identity, contact)) => (identity, false, contact),
         None => {
-            lock_or_create_identity(
+            let (identity, new) = lock_or_create_identity(
                 c,
                 dialect,
                 workspace_id,
@@ -758,7 +748,8 @@ async fn ingest_tx(
                 &input.external_id,
                 given_name.unwrap_or(&input.external_id),
             )
-            .await?
+            .await?;
+            (identity, new, None)
         }
     };
     if dialect == Dialect::Postgres && !new_identity {
@@ -801,7 +792,7 @@ async fn ingest_tx(
         super::messengers::save_identity_profile(c, identity.id, profile, now).await?;
     }
 
-    let (contact_name, blocked) = match (identity.contact_id, known_contact.flatten()) {
+    let (contact_name, blocked) = match (identity.contact_id, known_contact) {
         (Some(_), Some((name, blocked))) => (Some(name), blocked),
         (Some(id), None) => {
             let row =
@@ -815,12 +806,7 @@ async fn ingest_tx(
     // lifecycle below opens it.
     let select =
         format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1{}", dialect.for_update());
-    // Prefetched: the identity's conversation as read with it (none for a new identity).
-    let prefetched = match pre.as_mut() {
-        Some(p) if !new_identity => Some(p.conversation.take()),
-        _ => None,
-    };
-    let existing = match prefetched {
+    let existing = match known_conversation {
         Some(conv) => conv,
         None => match sqlx::query(&select).bind(identity.id).fetch_optional(&mut *c).await? {
             Some(row) => Some(conversation_from_row(&row)?),

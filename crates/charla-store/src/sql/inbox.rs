@@ -113,13 +113,19 @@ pub(crate) fn attention_from_row(row: &AnyRow) -> StoreResult<Attention> {
 }
 
 pub(crate) fn identity_from_row(row: &AnyRow) -> StoreResult<ContactIdentity> {
+    identity_from_prefixed_row(row, "")
+}
+
+/// The identity from a row whose columns are named `{prefix}id`, `{prefix}workspace_id`, ...
+pub(crate) fn identity_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<ContactIdentity> {
+    let name = |n: &str| format!("{prefix}{n}");
     Ok(ContactIdentity {
-        id: col(row, "id")?,
-        workspace_id: col(row, "workspace_id")?,
-        channel_id: col(row, "channel_id")?,
-        external_id: col(row, "external_id")?,
-        contact_id: col(row, "contact_id")?,
-        name: col(row, "name")?,
+        id: col(row, &name("id"))?,
+        workspace_id: col(row, &name("workspace_id"))?,
+        channel_id: col(row, &name("channel_id"))?,
+        external_id: col(row, &name("external_id"))?,
+        contact_id: col(row, &name("contact_id"))?,
+        name: col(row, &name("name"))?,
     })
 }
 
