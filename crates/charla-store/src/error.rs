@@ -26,3 +26,16 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+/// Errors of the SQLite writer's own connection (see `SqlStore::write_fast`), mapped as above.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(f, msg) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                StoreError::Conflict(msg.unwrap_or_else(|| f.to_string()))
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}

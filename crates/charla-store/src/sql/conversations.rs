@@ -48,7 +48,7 @@ pub(crate) async fn channel_rules(c: &mut AnyConnection, id: Id) -> StoreResult<
 }
 
 /// The channel's rules from a row whose columns are named `{prefix}workspace_id`, ...
-fn channel_rules_from_row(row: &AnyRow, prefix: &str) -> StoreResult<ChannelRules> {
+fn channel_rules_from_row(row: &impl RowLike, prefix: &str) -> StoreResult<ChannelRules> {
     let name = |n: &str| format!("{prefix}{n}");
     Ok(ChannelRules {
         workspace_id: col(row, &name("workspace_id"))?,
@@ -76,32 +76,35 @@ pub(crate) async fn lock_conversation(
     conversation_from_row(&row.ok_or(StoreError::NotFound)?)
 }
 
+pub(crate) const SAVE_CONVERSATION_SQL: &str = "UPDATE conversations SET contact_id = $1, status = $2, attention_id = $3, \
+     assignee_id = $4, team_id = $5, snoozed_until = $6, unanswered = $7, no_reply_needed = $8, waiting_since = $9, \
+     due_at = $10, owned_by_bot = $11, last_message_id = $12, last_message_preview = $13, last_message_author = $14, \
+     last_inbound_at = $15, last_activity_at = $16 WHERE id = $17";
+
+fn conversation_args(conv: &Conversation) -> Vec<Arg> {
+    vec![
+        conv.contact_id.into(),
+        conv.status.as_str().into(),
+        conv.attention_id.into(),
+        conv.assignee_id.into(),
+        conv.team_id.into(),
+        conv.snoozed_until.into(),
+        conv.unanswered.into(),
+        conv.no_reply_needed.into(),
+        conv.waiting_since.into(),
+        conv.due_at.into(),
+        conv.owned_by_bot.into(),
+        conv.last_message_id.into(),
+        conv.last_message_preview.clone().into(),
+        conv.last_message_author.map(|a| a.as_str().to_string()).into(),
+        conv.last_inbound_at.into(),
+        conv.last_activity_at.into(),
+        conv.id.into(),
+    ]
+}
+
 pub(crate) async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE conversations SET contact_id = $1, status = $2, attention_id = $3, assignee_id = $4, team_id = $5, \
-         snoozed_until = $6, unanswered = $7, no_reply_needed = $8, waiting_since = $9, due_at = $10, \
-         owned_by_bot = $11, last_message_id = $12, last_message_preview = $13, last_message_author = $14, \
-         last_inbound_at = $15, last_activity_at = $16 WHERE id = $17",
-    )
-    .bind(conv.contact_id)
-    .bind(conv.status.as_str())
-    .bind(conv.attention_id)
-    .bind(conv.assignee_id)
-    .bind(conv.team_id)
-    .bind(conv.snoozed_until)
-    .bind(conv.unanswered as i64)
-    .bind(conv.no_reply_needed as i64)
-    .bind(conv.waiting_since)
-    .bind(conv.due_at)
-    .bind(conv.owned_by_bot as i64)
-    .bind(conv.last_message_id)
-    .bind(conv.last_message_preview.clone())
-    .bind(conv.last_message_author.map(|a| a.as_str().to_string()))
-    .bind(conv.last_inbound_at)
-    .bind(conv.last_activity_at)
-    .bind(conv.id)
-    .execute(&mut *c)
-    .await?;
+    query_with(SAVE_CONVERSATION_SQL, &conversation_args(conv)).execute(&mut *c).await?;
     Ok(())
 }
 
@@ -194,11 +197,20 @@ async fn wake(c: &mut AnyConnection, conv: &mut Conversation) -> StoreResult<()>
 /// (Re)schedules the inactivity close of the current attention, or cancels it when the
 /// attention is not open or the channel has no auto-close.
 async fn reschedule_auto_close(c: &mut AnyConnection, conv: &Conversation, ch: &ChannelRules) -> StoreResult<()> {
-    let Some(att) = conv.attention_id else { return Ok(()) };
-    match lifecycle::auto_close_at(conv.status, conv.last_activity_at, ch.auto_close_after_secs) {
-        Some(at) => schedule_job(c, JobKind::AutoClose, att, at).await,
-        None => cancel_job(c, JobKind::AutoClose, att).await,
+    if let Some((sql, args)) = auto_close_statement(conv, ch) {
+        query_with(sql, &args).execute(&mut *c).await?;
     }
+    Ok(())
+}
+
+/// The statement that moves (or cancels) the auto-close job of the conversation's attention.
+fn auto_close_statement(conv: &Conversation, ch: &ChannelRules) -> Option<(&'static str, Vec<Arg>)> {
+    let att = conv.attention_id?;
+    let kind = job_kind_str(JobKind::AutoClose);
+    Some(match lifecycle::auto_close_at(conv.status, conv.last_activity_at, ch.auto_close_after_secs) {
+        Some(at) => (SCHEDULE_JOB_SQL, vec![kind.into(), att.into(), at.into()]),
+        None => (CANCEL_JOB_SQL, vec![kind.into(), att.into()]),
+    })
 }
 
 fn answering(conv: &Conversation) -> Answering {
@@ -237,33 +249,35 @@ pub(crate) struct NewRow<'a> {
     pub now: Millis,
 }
 
-/// Inserts a message; None when a uniqueness rule (provider id, client_msg_id) says it exists.
-pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
-    let id: Option<Id> = sqlx::query_scalar(
-        "INSERT INTO messages (workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, \
-         author_name, text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at, event_data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(r.conv.workspace_id)
-    .bind(r.conv.id)
-    .bind(r.conv.attention_id)
-    .bind(r.conv.channel_id)
-    .bind(r.kind.as_str())
-    .bind(r.author.kind.as_str())
-    .bind(r.author.id)
-    .bind(r.author.name.clone())
-    .bind(r.text.to_string())
-    .bind(r.reply_to)
-    .bind(r.client_msg_id.clone())
-    .bind(r.provider_id.clone())
-    .bind(r.status.as_str())
-    .bind(r.hidden as i64)
-    .bind(r.now)
-    .bind(r.event.clone())
-    .fetch_optional(&mut *c)
-    .await?;
-    Ok(id.map(|id| Message {
+pub(crate) const INSERT_MESSAGE_SQL: &str = "INSERT INTO messages (workspace_id, conversation_id, attention_id, \
+     channel_id, kind, author_type, author_id, author_name, text, reply_to, client_msg_id, provider_id, status, hidden, \
+     created_at, updated_at, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
+     ON CONFLICT DO NOTHING RETURNING id";
+
+fn message_args(r: &NewRow<'_>) -> Vec<Arg> {
+    vec![
+        r.conv.workspace_id.into(),
+        r.conv.id.into(),
+        r.conv.attention_id.into(),
+        r.conv.channel_id.into(),
+        r.kind.as_str().into(),
+        r.author.kind.as_str().into(),
+        r.author.id.into(),
+        r.author.name.as_str().into(),
+        r.text.into(),
+        r.reply_to.into(),
+        r.client_msg_id.clone().into(),
+        r.provider_id.clone().into(),
+        r.status.as_str().into(),
+        r.hidden.into(),
+        r.now.into(),
+        r.event.clone().into(),
+    ]
+}
+
+/// The message the row became once inserted with `id`.
+fn inserted_message(r: NewRow<'_>, id: Id) -> Message {
+    Message {
         id,
         workspace_id: r.conv.workspace_id,
         conversation_id: r.conv.id,
@@ -280,7 +294,16 @@ pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> Stor
         attachments: Vec::new(),
         event: r.event,
         created_at: r.now,
-    }))
+    }
+}
+
+/// Inserts a message; None when a uniqueness rule (provider id, client_msg_id) says it exists.
+pub(crate) async fn insert_message(c: &mut AnyConnection, r: NewRow<'_>) -> StoreResult<Option<Message>> {
+    let row = query_with(INSERT_MESSAGE_SQL, &message_args(&r)).fetch_optional(&mut *c).await?;
+    match row {
+        Some(row) => Ok(Some(inserted_message(r, col(&row, "id")?))),
+        None => Ok(None),
+    }
 }
 
 /// The attachments to link to a new message, in the order given: each must be of the
@@ -387,6 +410,39 @@ pub(crate) async fn event_line(
     insert_message(c, row).await?.ok_or_else(|| StoreError::Database("event line not inserted".into()))
 }
 
+const NOTIFY_SQL: &str = "INSERT INTO notifications (workspace_id, user_id, kind, conversation_id, text, read, created_at) \
+     VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id";
+
+/// A notification to insert (its id is set once inserted), with the values of [`NOTIFY_SQL`].
+fn new_notification(
+    workspace_id: Id,
+    user_id: Id,
+    kind: &str,
+    conversation_id: Id,
+    text: String,
+    now: Millis,
+) -> (Notification, Vec<Arg>) {
+    let args = vec![
+        workspace_id.into(),
+        user_id.into(),
+        kind.into(),
+        conversation_id.into(),
+        text.as_str().into(),
+        now.into(),
+    ];
+    let n = Notification {
+        id: 0,
+        workspace_id,
+        user_id,
+        kind: kind.to_string(),
+        conversation_id: Some(conversation_id),
+        text,
+        read: false,
+        created_at: now,
+    };
+    (n, args)
+}
+
 async fn notify(
     c: &mut AnyConnection,
     workspace_id: Id,
@@ -396,28 +452,9 @@ async fn notify(
     text: String,
     now: Millis,
 ) -> StoreResult<Notification> {
-    let id: Id = sqlx::query_scalar(
-        "INSERT INTO notifications (workspace_id, user_id, kind, conversation_id, text, read, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(kind)
-    .bind(conversation_id)
-    .bind(text.clone())
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
-    Ok(Notification {
-        id,
-        workspace_id,
-        user_id,
-        kind: kind.to_string(),
-        conversation_id: Some(conversation_id),
-        text,
-        read: false,
-        created_at: now,
-    })
+    let (mut n, args) = new_notification(workspace_id, user_id, kind, conversation_id, text, now);
+    n.id = col(&query_with(NOTIFY_SQL, &args).fetch_one(&mut *c).await?, "id")?;
+    Ok(n)
 }
 
 /// The name a conversation is known by in notifications: the contact's, else the identity's.
@@ -571,7 +608,12 @@ pub(crate) async fn ingest_inbound(
     }
     let dialect = s.dialect;
     let (channel_id, provider_id) = (msg.channel_id, msg.provider_message_id.clone());
-    let result = s.write(move |c| Box::pin(async move { ingest_tx(c, dialect, msg, extra, now).await })).await;
+    let inbound = Inbound { msg, extra, now };
+    let result = s
+        .write_fast(inbound, ingest_fast, move |r, c| {
+            Box::pin(async move { ingest_tx(c, dialect, r.msg, r.extra, r.now).await })
+        })
+        .await;
     match result {
         // A concurrent delivery of the same message won the race: ours was rolled back.
         Err(StoreError::Conflict(reason)) => {
@@ -662,49 +704,194 @@ struct Prefetched {
     conversation: Option<Conversation>,
 }
 
-async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreResult<Prefetched> {
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 AND kind = 'inbound') \
-         AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
-         ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
-         ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
-         i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
-         i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
-         {CONVERSATION_COLUMNS} \
-         FROM channels ch \
-         LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = $3 \
-         LEFT JOIN contacts k ON k.id = i.contact_id \
-         LEFT JOIN conversations c ON c.identity_id = i.id \
-         WHERE ch.id = $1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(msg.channel_id)
-        .bind(msg.provider_message_id.as_str())
-        .bind(msg.contact.external_id.as_str())
-        .fetch_optional(&mut *c)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let identity = match col::<Option<Id>>(&row, "i_id")? {
+/// The statement of [`Prefetched`], bound to (channel id, provider message id, external id).
+fn prefetch_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 AND kind = 'inbound') \
+             AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
+             ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
+             ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
+             i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
+             i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
+             {CONVERSATION_COLUMNS} \
+             FROM channels ch \
+             LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = $3 \
+             LEFT JOIN contacts k ON k.id = i.contact_id \
+             LEFT JOIN conversations c ON c.identity_id = i.id \
+             WHERE ch.id = $1"
+        )
+    });
+    SQL.as_str()
+}
+
+fn prefetched_from_row(row: &impl RowLike) -> StoreResult<Prefetched> {
+    let identity = match col::<Option<Id>>(row, "i_id")? {
         Some(_) => {
-            let identity = identity_from_prefixed_row(&row, "i_")?;
-            let contact = match col::<Option<String>>(&row, "k_name")? {
-                Some(name) => Some((name, col_bool(&row, "k_blocked")?)),
+            let identity = identity_from_prefixed_row(row, "i_")?;
+            let contact = match col::<Option<String>>(row, "k_name")? {
+                Some(name) => Some((name, col_bool(row, "k_blocked")?)),
                 None => None,
             };
             Some((identity, contact))
         }
         None => None,
     };
-    let conversation = match col::<Option<Id>>(&row, "id")? {
-        Some(_) => Some(conversation_from_row(&row)?),
+    let conversation = match col::<Option<Id>>(row, "id")? {
+        Some(_) => Some(conversation_from_row(row)?),
         None => None,
     };
     Ok(Prefetched {
-        duplicate: col_bool(&row, "duplicate")?,
-        channel: channel_rules_from_row(&row, "ch_")?,
+        duplicate: col_bool(row, "duplicate")?,
+        channel: channel_rules_from_row(row, "ch_")?,
         identity,
         conversation,
     })
+}
+
+async fn prefetch_inbound(c: &mut AnyConnection, msg: &InboundMessage) -> StoreResult<Prefetched> {
+    let row = sqlx::query(prefetch_sql())
+        .bind(msg.channel_id)
+        .bind(msg.provider_message_id.as_str())
+        .bind(msg.contact.external_id.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    prefetched_from_row(&row)
+}
+
+/// An inbound message on its way in, as both paths of [`ingest_inbound`] take it.
+struct Inbound {
+    msg: InboundMessage,
+    extra: InboundExtra,
+    now: Millis,
+}
+
+/// The common inbound case, on the SQLite writer's own connection (see
+/// [`SqlStore::write_fast`]): a known sender writing into its open conversation, with text
+/// only. Anything else — a duplicate, a new sender or conversation, a closed or snoozed one, a
+/// blocked contact, attachments, a profile, a quote, a read that fails — answers None before
+/// writing anything and takes the general path ([`ingest_tx`]), which has every rule.
+fn ingest_fast(
+    r: &Inbound,
+    conn: &rusqlite::Connection,
+    pending: &mut PendingEvents,
+) -> Option<StoreResult<Written<Ingested>>> {
+    let (msg, extra) = (&r.msg, &r.extra);
+    let quotes = extra.reply_to_provider_id.as_deref().is_some_and(|p| !p.is_empty());
+    if !msg.attachment_ids.is_empty() || extra.profile.is_some() || quotes {
+        return None;
+    }
+    let params = rusqlite::params![msg.channel_id, msg.provider_message_id, msg.contact.external_id];
+    let p = conn.prepare_cached(prefetch_sql()).ok()?.query_row(params, |row| Ok(prefetched_from_row(row))).ok()?.ok()?;
+    let (Some((identity, Some((contact_name, false)))), Some(conv)) = (p.identity, p.conversation) else {
+        return None;
+    };
+    let open = conv.attention_id.is_some()
+        && lifecycle::on_message(Some(conv.status), MessageKind::Inbound) == OnMessage::Keep;
+    if p.duplicate || !p.channel.active || !open {
+        return None;
+    }
+    Some(ingest_fast_write(conn, pending, r, &p.channel, identity, contact_name, conv))
+}
+
+/// The writes of [`ingest_fast`]: those of [`ingest_tx`] for a message that keeps its
+/// conversation's attention (no routing, no new rows but the message and notification).
+fn ingest_fast_write(
+    conn: &rusqlite::Connection,
+    pending: &mut PendingEvents,
+    r: &Inbound,
+    ch: &ChannelRules,
+    mut identity: ContactIdentity,
+    contact_name: String,
+    mut conv: Conversation,
+) -> StoreResult<Written<Ingested>> {
+    let (msg, now) = (&r.msg, r.now);
+    let workspace_id = ch.workspace_id;
+    let given_name = msg.contact.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if let Some(name) = given_name.filter(|n| *n != identity.name) {
+        conn.prepare_cached("UPDATE contact_identities SET name = $1 WHERE id = $2")?.execute(rusqlite::params![
+            name,
+            identity.id
+        ])?;
+        identity.name = name.to_string();
+    }
+    let author = inbound_author(&r.extra, &identity, Some(contact_name));
+    let row = inbound_row(&conv, &author, msg, None, false, now);
+    let id: Option<Id> = conn
+        .prepare_cached(INSERT_MESSAGE_SQL)?
+        .query_row(rusqlite::params_from_iter(message_args(&row)), |r| r.get(0))
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
+    let id = id.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
+    let message = inserted_message(row, id);
+    after_inbound(&mut conv, &message, ch, now);
+    conn.prepare_cached(SAVE_CONVERSATION_SQL)?.execute(rusqlite::params_from_iter(conversation_args(&conv)))?;
+    if let Some((sql, args)) = auto_close_statement(&conv, ch) {
+        conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?;
+    }
+    // The attention is kept: assignee, team and so access are unchanged (no removal event).
+    let access = Some(conv.access());
+    let mut events = Vec::with_capacity(3);
+    events.push(pending.event(workspace_id, "message.created", access.clone(), None, to_json(&message)?, now)?);
+    events.push(pending.event(workspace_id, "conversation.updated", access, None, to_json(&conv)?, now)?);
+    if let Some(assignee) = conv.assignee_id {
+        let text = conv.last_message_preview.clone().unwrap_or_default();
+        let (mut n, args) = new_notification(workspace_id, assignee, "new_message", conv.id, text, now);
+        n.id = conn.prepare_cached(NOTIFY_SQL)?.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+        events.push(pending.event(workspace_id, "notification.created", None, Some(n.user_id), to_json(&n)?, now)?);
+    }
+    Ok(Written { value: Ingested { message, conversation: conv, duplicate: false }, events })
+}
+
+/// Who an inbound message is shown as written by: the group member who wrote it, else the
+/// identity's name, else its contact's.
+fn inbound_author(extra: &InboundExtra, identity: &ContactIdentity, contact_name: Option<String>) -> Author {
+    let shown = extra.author_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    Author {
+        kind: AuthorType::Contact,
+        id: identity.contact_id,
+        name: match shown {
+            Some(n) => n.to_string(),
+            None if identity.name.is_empty() => contact_name.unwrap_or_default(),
+            None => identity.name.clone(),
+        },
+    }
+}
+
+/// The message row of an inbound message (hidden: from a blocked contact).
+fn inbound_row<'a>(
+    conv: &'a Conversation,
+    author: &'a Author,
+    msg: &'a InboundMessage,
+    reply_to: Option<Id>,
+    hidden: bool,
+    now: Millis,
+) -> NewRow<'a> {
+    NewRow {
+        conv,
+        kind: MessageKind::Inbound,
+        author,
+        text: &msg.text,
+        reply_to,
+        client_msg_id: None,
+        provider_id: Some(msg.provider_message_id.clone()),
+        status: MessageStatus::Delivered,
+        hidden,
+        event: None,
+        now,
+    }
+}
+
+/// The conversation once an inbound message is in it.
+fn after_inbound(conv: &mut Conversation, message: &Message, ch: &ChannelRules, now: Millis) {
+    let a = answering(conv).after(MessageKind::Inbound, now);
+    set_answering(conv, a, ch);
+    conv.last_message_id = Some(message.id);
+    conv.last_message_preview = preview(&message.text, &message.attachments);
+    conv.last_message_author = Some(AuthorType::Contact);
+    conv.last_inbound_at = Some(now);
+    conv.last_activity_at = now;
 }
 
 async fn ingest_tx(
@@ -836,16 +1023,7 @@ async fn ingest_tx(
     };
     let before = conv.clone();
 
-    let shown = extra.author_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let author = Author {
-        kind: AuthorType::Contact,
-        id: identity.contact_id,
-        name: match shown {
-            Some(n) => n.to_string(),
-            None if identity.name.is_empty() => contact_name.unwrap_or_default(),
-            None => identity.name.clone(),
-        },
-    };
+    let author = inbound_author(&extra, &identity, contact_name);
     let attachments = unlinked_attachments(c, workspace_id, &msg.attachment_ids).await?;
     let reply_to = match extra.reply_to_provider_id.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => super::messengers::message_id_by_provider_id(c, msg.channel_id, p)
@@ -857,19 +1035,7 @@ async fn ingest_tx(
 
     if blocked {
         // Kept for admins, never shown in the inbox, and nothing else moves.
-        let row = NewRow {
-            conv: &conv,
-            kind: MessageKind::Inbound,
-            author: &author,
-            text: &msg.text,
-            reply_to,
-            client_msg_id: None,
-            provider_id: Some(msg.provider_message_id.clone()),
-            status: MessageStatus::Delivered,
-            hidden: true,
-            event: None,
-            now,
-        };
+        let row = inbound_row(&conv, &author, &msg, reply_to, true, now);
         let mut message =
             insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
         link_attachments(c, &mut message, attachments).await?;
@@ -899,29 +1065,11 @@ async fn ingest_tx(
         OnMessage::Keep => {}
     }
 
-    let row = NewRow {
-        conv: &conv,
-        kind: MessageKind::Inbound,
-        author: &author,
-        text: &msg.text,
-        reply_to,
-        client_msg_id: None,
-        provider_id: Some(msg.provider_message_id.clone()),
-        status: MessageStatus::Delivered,
-        hidden: false,
-        event: None,
-        now,
-    };
+    let row = inbound_row(&conv, &author, &msg, reply_to, false, now);
     let mut message = insert_message(c, row).await?.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
     link_attachments(c, &mut message, attachments).await?;
 
-    let a = answering(&conv).after(MessageKind::Inbound, now);
-    set_answering(&mut conv, a, &ch);
-    conv.last_message_id = Some(message.id);
-    conv.last_message_preview = preview(&message.text, &message.attachments);
-    conv.last_message_author = Some(AuthorType::Contact);
-    conv.last_inbound_at = Some(now);
-    conv.last_activity_at = now;
+    after_inbound(&mut conv, &message, &ch, now);
     save_conversation(c, &conv).await?;
     reschedule_auto_close(c, &conv, &ch).await?;
 

@@ -28,7 +28,7 @@ pub(crate) const ATTENTION_COLUMNS: &str = "id, conversation_id, status, assigne
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, workspace_id, channel_id, external_id, contact_id, name";
 
-pub(crate) fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
+pub(crate) fn conversation_from_row(row: &impl RowLike) -> StoreResult<Conversation> {
     let author: Option<String> = col(row, "last_message_author")?;
     let last_message_author = match author {
         Some(a) => Some(
@@ -117,7 +117,7 @@ pub(crate) fn identity_from_row(row: &AnyRow) -> StoreResult<ContactIdentity> {
 }
 
 /// The identity from a row whose columns are named `{prefix}id`, `{prefix}workspace_id`, ...
-pub(crate) fn identity_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<ContactIdentity> {
+pub(crate) fn identity_from_prefixed_row(row: &impl RowLike, prefix: &str) -> StoreResult<ContactIdentity> {
     let name = |n: &str| format!("{prefix}{n}");
     Ok(ContactIdentity {
         id: col(row, &name("id"))?,
