@@ -783,7 +783,8 @@ fn ingest_fast(
         return None;
     }
     let params = rusqlite::params![msg.channel_id, msg.provider_message_id, msg.contact.external_id];
-    let p = conn.prepare_cached(prefetch_sql()).ok()?.query_row(params, |row| Ok(prefetched_from_row(row))).ok()?.ok()?;
+    let p =
+        conn.prepare_cached(prefetch_sql()).ok()?.query_row(params, |row| Ok(prefetched_from_row(row))).ok()?.ok()?;
     let (Some((identity, Some((contact_name, false)))), Some(conv)) = (p.identity, p.conversation) else {
         return None;
     };
@@ -810,10 +811,8 @@ fn ingest_fast_write(
     let workspace_id = ch.workspace_id;
     let given_name = msg.contact.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if let Some(name) = given_name.filter(|n| *n != identity.name) {
-        conn.prepare_cached("UPDATE contact_identities SET name = $1 WHERE id = $2")?.execute(rusqlite::params![
-            name,
-            identity.id
-        ])?;
+        conn.prepare_cached("UPDATE contact_identities SET name = $1 WHERE id = $2")?
+            .execute(rusqlite::params![name, identity.id])?;
         identity.name = name.to_string();
     }
     let author = inbound_author(&r.extra, &identity, Some(contact_name));

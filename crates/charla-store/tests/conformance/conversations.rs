@@ -252,6 +252,71 @@ async fn duplicate_provider_id_is_stored_once(store: Arc<dyn Store>) {
     assert_eq!(page.iter().filter(|c| c.name == "Racer").count(), 1);
 }
 
+/// Messages into open conversations (on SQLite, the writer's fast path): the assignee is
+/// notified, the auto-close deadline moves, and many at once — some into new conversations,
+/// some repeated — are each stored once, with their events in the log in order.
+async fn inbound_into_open_conversations(store: Arc<dyn Store>) {
+    let w = world(&store).await;
+    let patch = ChannelPatch { auto_close_after_secs: Some(Some(600)), ..ChannelPatch::default() };
+    store.update_channel(w.ws, w.channel.id, patch).await.expect("auto-close");
+    let conv = ingest(&store, inbound(w.channel.id, "p-1", "ext-1", "Maria", "Hello"), T0).await;
+    store.assign(w.ws, conv.id, w.admin.id, Some(w.ana.id), None, T0 + 1).await.expect("assign");
+    let before = notifications(&store, w.ws, w.ana.id, "new_message").await.len();
+
+    let r = store.ingest_inbound(inbound(w.channel.id, "p-2", "ext-1", "Maria", "Are you there?"), T0 + MIN).await;
+    let r = r.expect("second");
+    assert_eq!(kinds(&r.events), ["message.created", "conversation.updated", "notification.created"]);
+    let c = r.value.conversation.clone();
+    assert_eq!((c.id, c.assignee_id, c.attention_id), (conv.id, Some(w.ana.id), conv.attention_id));
+    assert_eq!((c.last_message_id, c.last_activity_at), (Some(r.value.message.id), T0 + MIN));
+    assert_eq!(c.last_message_preview.as_deref(), Some("Are you there?"));
+    assert_eq!(c, conversation(&store, w.ws, conv.id).await, "what was answered is what was stored");
+    let n = &r.events[2];
+    assert_eq!((n.user_id, n.access.as_ref()), (Some(w.ana.id), None));
+    let listed = notifications(&store, w.ws, w.ana.id, "new_message").await;
+    assert_eq!(listed.len(), before + 1);
+    assert_eq!(n.payload, serde_json::to_value(&listed[0]).expect("json"));
+    assert_eq!(listed[0].text, "Are you there?");
+    let log = store.events_since(w.ws, r.events[0].seq - 1, 10).await.expect("log");
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), r.events.iter().map(|e| e.seq).collect::<Vec<_>>());
+    assert_eq!(log[0].payload, serde_json::to_value(&r.value.message).expect("json"));
+    // The auto-close deadline counts from the new message.
+    assert!(store.claim_jobs(T0 + MIN + 600_000 - 1, 30_000, 10).await.expect("claim").is_empty());
+    let jobs = store.claim_jobs(T0 + MIN + 600_000, 30_000, 10).await.expect("claim");
+    assert!(jobs.iter().any(|j| j.kind == JobKind::AutoClose && Some(j.target_id) == c.attention_id), "{jobs:?}");
+
+    // 40 concurrent messages over 8 senders (4 of them new), each message sent twice.
+    let seq = store.last_event_seq().await.expect("seq");
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let store = store.clone();
+        let k = i % 40;
+        let msg =
+            inbound(w.channel.id, &format!("burst-{k}"), &format!("ext-{}", 1 + k % 8), "Sender", &format!("m{k}"));
+        tasks.push(tokio::spawn(async move { store.ingest_inbound(msg, T0 + 2 * MIN + k as Millis).await }));
+    }
+    let mut fresh = std::collections::HashMap::new();
+    for t in tasks {
+        let r = t.await.expect("join").expect("ingest");
+        let id = r.value.message.id;
+        if !r.value.duplicate {
+            assert!(fresh.insert(r.value.message.provider_id.clone(), id).is_none(), "stored twice");
+        }
+    }
+    assert_eq!(fresh.len(), 40);
+    let log = store.events_since(w.ws, seq, 1000).await.expect("log");
+    assert!(log.windows(2).all(|p| p[0].seq < p[1].seq));
+    let created: Vec<Id> =
+        log.iter().filter(|e| e.kind == "message.created").map(|e| e.payload["id"].as_i64().expect("id")).collect();
+    let mut expected: Vec<Id> = fresh.values().copied().collect();
+    expected.sort_unstable();
+    let mut got = created.clone();
+    got.sort_unstable();
+    assert_eq!(got, expected, "one message.created per stored message");
+    let maria = store.list_messages(w.ws, conv.id, None, 100).await.expect("messages");
+    assert_eq!(maria.iter().filter(|m| m.provider_id.as_deref().is_some_and(|p| p.starts_with("burst-"))).count(), 5);
+}
+
 /// What a message does to each status: (status before, kind, status after, new attention).
 async fn messages_open_wake_or_keep(store: Arc<dyn Store>) {
     let w = world(&store).await;
@@ -1030,6 +1095,7 @@ async fn other_workspace_reads_as_not_found(store: Arc<dyn Store>) {
 conformance!(
     ingest_creates_contact_conversation_attention_and_events,
     duplicate_provider_id_is_stored_once,
+    inbound_into_open_conversations,
     messages_open_wake_or_keep,
     blocked_contact_is_kept_hidden_and_refused,
     auto_routing_picks_online_member_with_fewest_open,
