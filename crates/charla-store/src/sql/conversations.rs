@@ -116,19 +116,38 @@ async fn insert_attention(
     team_id: Option<Id>,
     now: Millis,
 ) -> StoreResult<Id> {
-    let id: Id = sqlx::query_scalar(
-        "INSERT INTO attentions (workspace_id, conversation_id, status, assignee_id, team_id, opened_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(conv.workspace_id)
-    .bind(conv.id)
-    .bind(status.as_str())
-    .bind(assignee_id)
-    .bind(team_id)
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
-    Ok(id)
+    let args = attention_args(conv, status, assignee_id, team_id, now);
+    Ok(col(&query_with(INSERT_ATTENTION_SQL, &args).fetch_one(&mut *c).await?, "id")?)
+}
+
+const INSERT_ATTENTION_SQL: &str = "INSERT INTO attentions (workspace_id, conversation_id, status, assignee_id, team_id, \
+     opened_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+fn attention_args(
+    conv: &Conversation,
+    status: Status,
+    assignee_id: Option<Id>,
+    team_id: Option<Id>,
+    now: Millis,
+) -> Vec<Arg> {
+    vec![
+        conv.workspace_id.into(),
+        conv.id.into(),
+        status.as_str().into(),
+        assignee_id.into(),
+        team_id.into(),
+        now.into(),
+    ]
+}
+
+/// The conversation once its new attention `id` is open.
+fn opened(conv: &mut Conversation, id: Id, assignee_id: Option<Id>, team_id: Option<Id>) {
+    conv.attention_id = Some(id);
+    conv.status = Status::Open;
+    conv.assignee_id = assignee_id;
+    conv.team_id = team_id;
+    conv.snoozed_until = None;
+    conv.owned_by_bot = false;
 }
 
 async fn set_attention_status(c: &mut AnyConnection, id: Id, status: Status) -> StoreResult<()> {
@@ -174,12 +193,7 @@ async fn open_new_attention(
     now: Millis,
 ) -> StoreResult<()> {
     let id = insert_attention(c, conv, Status::Open, assignee_id, team_id, now).await?;
-    conv.attention_id = Some(id);
-    conv.status = Status::Open;
-    conv.assignee_id = assignee_id;
-    conv.team_id = team_id;
-    conv.snoozed_until = None;
-    conv.owned_by_bot = false;
+    opened(conv, id, assignee_id, team_id);
     Ok(())
 }
 
@@ -641,6 +655,9 @@ async fn existing_inbound(c: &mut AnyConnection, channel_id: Id, provider_id: &s
     Ok(Some(Ingested { message, conversation, duplicate: true }))
 }
 
+const INSERT_IDENTITY_SQL: &str = "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id";
+
 /// The identity of (channel, external id), row-locked; created when new (second value true).
 async fn lock_or_create_identity(
     c: &mut AnyConnection,
@@ -657,16 +674,14 @@ async fn lock_or_create_identity(
     if let Some(row) = sqlx::query(&select).bind(channel_id).bind(external_id).fetch_optional(&mut *c).await? {
         return Ok((identity_from_row(&row)?, false));
     }
-    let id: Option<Id> = sqlx::query_scalar(
-        "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name) \
-         VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(channel_id)
-    .bind(external_id)
-    .bind(name)
-    .fetch_optional(&mut *c)
-    .await?;
+    let id: Option<Id> = sqlx::query_scalar(INSERT_IDENTITY_SQL)
+        .bind(workspace_id)
+        .bind(channel_id)
+        .bind(external_id)
+        .bind(None::<Id>)
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await?;
     match id {
         Some(id) => Ok((
             ContactIdentity {
@@ -767,11 +782,45 @@ struct Inbound {
     now: Millis,
 }
 
-/// The common inbound case, on the SQLite writer's own connection (see
-/// [`SqlStore::write_fast`]): a known sender writing into its open conversation, with text
-/// only. Anything else — a duplicate, a new sender or conversation, a closed or snoozed one, a
-/// blocked contact, attachments, a profile, a quote, a read that fails — answers None before
-/// writing anything and takes the general path ([`ingest_tx`]), which has every rule.
+/// The contact a new sender becomes: what the channel says of it.
+fn new_sender_patch(msg: &InboundMessage, ch: &ChannelRules) -> ContactPatch {
+    let input = &msg.contact;
+    let nonblank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let mut patch = ContactPatch {
+        phone: Some(nonblank(&input.phone)),
+        email: Some(nonblank(&input.email)),
+        telegram_username: Some(nonblank(&input.username)),
+        source: Some(nonblank(&input.source)),
+        ..ContactPatch::default()
+    };
+    if ch.kind == ChannelKind::Telegram && !msg.is_group {
+        // A private chat's id is the user's id.
+        patch.telegram_id = Some(Some(input.external_id.clone()));
+    }
+    patch
+}
+
+/// A new conversation is created closed, without attention; the lifecycle then opens it.
+const INSERT_CONVERSATION_SQL: &str = "INSERT INTO conversations (workspace_id, channel_id, identity_id, contact_id, \
+     is_group, status, last_activity_at, created_at) VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6) RETURNING id";
+
+fn new_conversation_args(workspace_id: Id, msg: &InboundMessage, identity: &ContactIdentity, now: Millis) -> Vec<Arg> {
+    vec![
+        workspace_id.into(),
+        msg.channel_id.into(),
+        identity.id.into(),
+        identity.contact_id.into(),
+        msg.is_group.into(),
+        now.into(),
+    ]
+}
+
+/// The common inbound cases, on the SQLite writer's own connection (see
+/// [`SqlStore::write_fast`]), text only: a known sender writing into its open conversation, and
+/// a new sender of a channel routed by hand. Anything else — a duplicate, a closed or snoozed
+/// conversation, a blocked contact, automatic routing, a group, attachments, a profile, a
+/// quote, a read or a check that fails — answers None before writing anything and takes the
+/// general path ([`ingest_tx`]), which has every rule.
 fn ingest_fast(
     r: &Inbound,
     conn: &rusqlite::Connection,
@@ -779,43 +828,116 @@ fn ingest_fast(
 ) -> Option<StoreResult<Written<Ingested>>> {
     let (msg, extra) = (&r.msg, &r.extra);
     let quotes = extra.reply_to_provider_id.as_deref().is_some_and(|p| !p.is_empty());
-    if !msg.attachment_ids.is_empty() || extra.profile.is_some() || quotes {
+    if !msg.attachment_ids.is_empty() || extra.profile.is_some() || quotes || msg.is_group {
         return None;
     }
     let params = rusqlite::params![msg.channel_id, msg.provider_message_id, msg.contact.external_id];
     let p =
         conn.prepare_cached(prefetch_sql()).ok()?.query_row(params, |row| Ok(prefetched_from_row(row))).ok()?.ok()?;
-    let (Some((identity, Some((contact_name, false)))), Some(conv)) = (p.identity, p.conversation) else {
-        return None;
-    };
-    let open = conv.attention_id.is_some()
-        && lifecycle::on_message(Some(conv.status), MessageKind::Inbound) == OnMessage::Keep;
-    if p.duplicate || !p.channel.active || !open {
+    if p.duplicate || !p.channel.active {
         return None;
     }
-    Some(ingest_fast_write(conn, pending, r, &p.channel, identity, contact_name, conv))
+    let ch = &p.channel;
+    match (p.identity, p.conversation) {
+        (Some((identity, Some((contact_name, false)))), Some(conv)) => {
+            let open = conv.attention_id.is_some()
+                && lifecycle::on_message(Some(conv.status), MessageKind::Inbound) == OnMessage::Keep;
+            open.then(|| ingest_fast_known(conn, pending, r, ch, identity, contact_name, conv))
+        }
+        (None, None) if ch.routing_mode == RoutingMode::Manual && ch.kind != ChannelKind::Telegram => {
+            let name = sender_name(msg);
+            let (contact, args) =
+                super::directory::new_contact(ch.workspace_id, name, new_sender_patch(msg, ch), r.now).ok()?;
+            Some(ingest_fast_new(conn, pending, r, ch, contact, args))
+        }
+        _ => None,
+    }
 }
 
-/// The writes of [`ingest_fast`]: those of [`ingest_tx`] for a message that keeps its
-/// conversation's attention (no routing, no new rows but the message and notification).
-fn ingest_fast_write(
+/// The name the sender gave, if any.
+fn given_name(msg: &InboundMessage) -> Option<&str> {
+    msg.contact.name.as_deref().map(str::trim).filter(|n| !n.is_empty())
+}
+
+/// The name a new sender's contact and identity get: the one given, else its external id.
+fn sender_name(msg: &InboundMessage) -> &str {
+    given_name(msg).unwrap_or(&msg.contact.external_id)
+}
+
+/// [`ingest_fast`] for a known sender: the identity follows the name it gives.
+fn ingest_fast_known(
     conn: &rusqlite::Connection,
     pending: &mut PendingEvents,
     r: &Inbound,
     ch: &ChannelRules,
     mut identity: ContactIdentity,
     contact_name: String,
-    mut conv: Conversation,
+    conv: Conversation,
 ) -> StoreResult<Written<Ingested>> {
-    let (msg, now) = (&r.msg, r.now);
-    let workspace_id = ch.workspace_id;
-    let given_name = msg.contact.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if let Some(name) = given_name.filter(|n| *n != identity.name) {
+    if let Some(name) = given_name(&r.msg).filter(|n| *n != identity.name) {
         conn.prepare_cached("UPDATE contact_identities SET name = $1 WHERE id = $2")?
             .execute(rusqlite::params![name, identity.id])?;
         identity.name = name.to_string();
     }
-    let author = inbound_author(&r.extra, &identity, Some(contact_name));
+    ingest_fast_message(conn, pending, r, ch, &identity, Some(contact_name), conv, false)
+}
+
+/// [`ingest_fast`] for a new sender: its contact, identity, conversation and open attention
+/// (nobody assigned: the channel is routed by hand).
+fn ingest_fast_new(
+    conn: &rusqlite::Connection,
+    pending: &mut PendingEvents,
+    r: &Inbound,
+    ch: &ChannelRules,
+    mut contact: Contact,
+    contact_args: Vec<Arg>,
+) -> StoreResult<Written<Ingested>> {
+    let (msg, now) = (&r.msg, r.now);
+    let insert = |sql: &str, args: Vec<Arg>| -> StoreResult<Id> {
+        Ok(conn.prepare_cached(sql)?.query_row(rusqlite::params_from_iter(args), |row| row.get(0))?)
+    };
+    contact.id = insert(super::directory::INSERT_CONTACT_SQL, contact_args)?;
+    let mut identity = ContactIdentity {
+        id: 0,
+        workspace_id: ch.workspace_id,
+        channel_id: msg.channel_id,
+        external_id: msg.contact.external_id.clone(),
+        contact_id: Some(contact.id),
+        name: contact.name.clone(),
+    };
+    let args = vec![
+        identity.workspace_id.into(),
+        identity.channel_id.into(),
+        identity.external_id.as_str().into(),
+        identity.contact_id.into(),
+        identity.name.as_str().into(),
+    ];
+    identity.id = insert(INSERT_IDENTITY_SQL, args)?;
+    insert(INSERT_CONVERSATION_SQL, new_conversation_args(ch.workspace_id, msg, &identity, now))?;
+    let select = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1");
+    let mut conv = conn.prepare_cached(&select)?.query_row([identity.id], |row| Ok(conversation_from_row(row)))??;
+    set_answering(&mut conv, Answering::default(), ch);
+    let attention = insert(INSERT_ATTENTION_SQL, attention_args(&conv, Status::Open, None, None, now))?;
+    opened(&mut conv, attention, None, None);
+    ingest_fast_message(conn, pending, r, ch, &identity, Some(contact.name), conv, true)
+}
+
+/// The message itself, for both cases of [`ingest_fast`]: the rows and events of [`ingest_tx`]
+/// for a message that finds its attention open (`created`: with the conversation just made).
+#[allow(clippy::too_many_arguments)]
+fn ingest_fast_message(
+    conn: &rusqlite::Connection,
+    pending: &mut PendingEvents,
+    r: &Inbound,
+    ch: &ChannelRules,
+    identity: &ContactIdentity,
+    contact_name: Option<String>,
+    mut conv: Conversation,
+    created: bool,
+) -> StoreResult<Written<Ingested>> {
+    let (msg, now) = (&r.msg, r.now);
+    let workspace_id = ch.workspace_id;
+    let author = inbound_author(&r.extra, identity, contact_name);
     let row = inbound_row(&conv, &author, msg, None, false, now);
     let id: Option<Id> = conn
         .prepare_cached(INSERT_MESSAGE_SQL)?
@@ -829,11 +951,16 @@ fn ingest_fast_write(
     if let Some((sql, args)) = auto_close_statement(&conv, ch) {
         conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?;
     }
-    // The attention is kept: assignee, team and so access are unchanged (no removal event).
+    // An attention kept, or opened with nobody assigned: access is what it was (no removal).
     let access = Some(conv.access());
     let mut events = Vec::with_capacity(3);
+    if created {
+        events.push(pending.event(workspace_id, "conversation.created", access.clone(), None, to_json(&conv)?, now)?);
+    }
     events.push(pending.event(workspace_id, "message.created", access.clone(), None, to_json(&message)?, now)?);
-    events.push(pending.event(workspace_id, "conversation.updated", access, None, to_json(&conv)?, now)?);
+    if !created {
+        events.push(pending.event(workspace_id, "conversation.updated", access, None, to_json(&conv)?, now)?);
+    }
     if let Some(assignee) = conv.assignee_id {
         let text = conv.last_message_preview.clone().unwrap_or_default();
         let (mut n, args) = new_notification(workspace_id, assignee, "new_message", conv.id, text, now);
@@ -945,20 +1072,9 @@ async fn ingest_tx(
         }
     }
     if new_identity {
-        let nonblank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        let mut patch = ContactPatch {
-            phone: Some(nonblank(&input.phone)),
-            email: Some(nonblank(&input.email)),
-            telegram_username: Some(nonblank(&input.username)),
-            source: Some(nonblank(&input.source)),
-            ..ContactPatch::default()
-        };
-        if ch.kind == ChannelKind::Telegram && !msg.is_group {
-            // A private chat's id is the user's id.
-            patch.telegram_id = Some(Some(input.external_id.clone()));
-        }
         let name = given_name.unwrap_or(&input.external_id);
-        let contact_id = super::directory::insert_contact(c, workspace_id, name, patch, now).await?.id;
+        let contact_id =
+            super::directory::insert_contact(c, workspace_id, name, new_sender_patch(&msg, &ch), now).await?.id;
         sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
             .bind(contact_id)
             .bind(identity.id)
@@ -1002,18 +1118,8 @@ async fn ingest_tx(
     let (mut conv, created) = match existing {
         Some(conv) => (conv, false),
         None => {
-            let id: Id = sqlx::query_scalar(
-                "INSERT INTO conversations (workspace_id, channel_id, identity_id, contact_id, is_group, status, \
-                 last_activity_at, created_at) VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6) RETURNING id",
-            )
-            .bind(workspace_id)
-            .bind(msg.channel_id)
-            .bind(identity.id)
-            .bind(identity.contact_id)
-            .bind(msg.is_group as i64)
-            .bind(now)
-            .fetch_one(&mut *c)
-            .await?;
+            let args = new_conversation_args(workspace_id, &msg, &identity, now);
+            let id: Id = col(&query_with(INSERT_CONVERSATION_SQL, &args).fetch_one(&mut *c).await?, "id")?;
             let row = sqlx::query(&select).bind(identity.id).fetch_one(&mut *c).await?;
             let conv = conversation_from_row(&row)?;
             debug_assert_eq!(conv.id, id);

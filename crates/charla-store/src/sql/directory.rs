@@ -818,13 +818,17 @@ fn contact_search_columns(contact: &Contact) -> (String, String) {
 
 /// Creates a contact inside a write (also what inbound ingestion uses for a new sender):
 /// `name` wins over `patch.name`; the search columns are derived here.
-pub(crate) async fn insert_contact(
-    c: &mut AnyConnection,
+pub(crate) const INSERT_CONTACT_SQL: &str = "INSERT INTO contacts (workspace_id, name, phone, phone_digits, email, \
+     avatar_url, telegram_username, telegram_id, source, custom_attributes, search_text, blocked, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id";
+
+/// A new contact (its id is set once inserted) and the values of [`INSERT_CONTACT_SQL`].
+pub(crate) fn new_contact(
     workspace_id: Id,
     name: &str,
     patch: ContactPatch,
     now: Millis,
-) -> StoreResult<Contact> {
+) -> StoreResult<(Contact, Vec<Arg>)> {
     let mut contact = Contact {
         id: 0,
         workspace_id,
@@ -843,25 +847,32 @@ pub(crate) async fn insert_contact(
     apply_contact_patch(&mut contact, patch)?;
     contact.name = name.to_string();
     let (phone_digits, search_text) = contact_search_columns(&contact);
-    contact.id = sqlx::query_scalar(
-        "INSERT INTO contacts (workspace_id, name, phone, phone_digits, email, avatar_url, telegram_username, \
-         telegram_id, source, custom_attributes, search_text, blocked, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(contact.name.clone())
-    .bind(contact.phone.clone())
-    .bind(phone_digits)
-    .bind(contact.email.clone())
-    .bind(contact.avatar_url.clone())
-    .bind(contact.telegram_username.clone())
-    .bind(contact.telegram_id.clone())
-    .bind(contact.source.clone())
-    .bind(contact.custom_attributes.clone())
-    .bind(search_text)
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
+    let args = vec![
+        workspace_id.into(),
+        contact.name.as_str().into(),
+        contact.phone.clone().into(),
+        phone_digits.into(),
+        contact.email.clone().into(),
+        contact.avatar_url.clone().into(),
+        contact.telegram_username.clone().into(),
+        contact.telegram_id.clone().into(),
+        contact.source.clone().into(),
+        contact.custom_attributes.as_str().into(),
+        search_text.into(),
+        now.into(),
+    ];
+    Ok((contact, args))
+}
+
+pub(crate) async fn insert_contact(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    name: &str,
+    patch: ContactPatch,
+    now: Millis,
+) -> StoreResult<Contact> {
+    let (mut contact, args) = new_contact(workspace_id, name, patch, now)?;
+    contact.id = col(&query_with(INSERT_CONTACT_SQL, &args).fetch_one(&mut *c).await?, "id")?;
     Ok(contact)
 }
 
