@@ -203,7 +203,7 @@ async fn api_status(
 
 /// The channel of a hook: it must exist, be active and be an API channel; otherwise 404.
 async fn api_channel(state: &AppState, channel_id: Id) -> ApiResult<Channel> {
-    match state.store.get_channel_by_id(channel_id).await {
+    match state.hook_channel(channel_id).await {
         Ok(c) if c.active && c.kind == ChannelKind::Api => Ok(c),
         Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found()),
         Err(e) => Err(e.into()),

@@ -1,9 +1,9 @@
 use crate::bus::{self, Bus};
 use crate::config::Config;
 use anyhow::Context;
-use charla_core::{ChannelKind, Id};
+use charla_core::{Channel, ChannelKind, Id};
 use charla_store::sql::{Options, SqlStore};
-use charla_store::{Event, Store};
+use charla_store::{Event, Store, StoreError};
 use std::sync::Arc;
 
 /// What every handler and worker shares. Cheap to clone.
@@ -25,7 +25,14 @@ pub struct AppState {
     pub visitor: Arc<crate::visitor::VisitorState>,
     /// Channel kinds by id (a kind never changes), for the reply window of conversations.
     channel_kinds: Arc<std::sync::RwLock<std::collections::HashMap<Id, ChannelKind>>>,
+    /// Channels as the inbound webhooks read them, each for at most [`HOOK_CHANNEL_TTL`].
+    hook_channels: Arc<std::sync::RwLock<std::collections::HashMap<Id, (std::time::Instant, Channel)>>>,
 }
+
+/// How long an inbound webhook trusts a channel it has read (secret, active, limits) before
+/// reading it again. Changes made on this node take effect at once (see
+/// [`AppState::forget_channel`]); on other nodes within this time.
+pub const HOOK_CHANNEL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
@@ -54,6 +61,7 @@ impl AppState {
             metrics: crate::api::health::metrics_handle(),
             send_limits: Arc::new(crate::channels::SendLimits::default()),
             channel_kinds: Arc::default(),
+            hook_channels: Arc::default(),
         })
     }
 
@@ -68,6 +76,32 @@ impl AppState {
             m.insert(channel_id, kind);
         }
         Some(kind)
+    }
+
+    /// The channel an inbound webhook names, read at most once per [`HOOK_CHANNEL_TTL`]: every
+    /// inbound message needs its secret and limits, and a read from the store costs a round trip
+    /// to a database connection's thread.
+    pub async fn hook_channel(&self, channel_id: Id) -> Result<Channel, StoreError> {
+        let cached = self.hook_channels.read().ok().and_then(|m| m.get(&channel_id).cloned());
+        if let Some((read_at, channel)) = cached
+            && read_at.elapsed() < HOOK_CHANNEL_TTL
+        {
+            return Ok(channel);
+        }
+        let read_at = std::time::Instant::now();
+        let channel = self.store.get_channel_by_id(channel_id).await?;
+        if let Ok(mut m) = self.hook_channels.write() {
+            m.retain(|_, (at, _)| at.elapsed() < HOOK_CHANNEL_TTL);
+            m.insert(channel_id, (read_at, channel.clone()));
+        }
+        Ok(channel)
+    }
+
+    /// Drops the webhooks' copy of a channel after it changed (settings, secret, deletion).
+    pub fn forget_channel(&self, channel_id: Id) {
+        if let Ok(mut m) = self.hook_channels.write() {
+            m.remove(&channel_id);
+        }
     }
 
     /// Fills `reply_window_expires_at` of a conversation event's wire JSON.

@@ -369,3 +369,58 @@ async fn oversized_bodies_and_files_are_refused() {
     assert_eq!((status, answer["error"]["code"].clone()), (413, json!("payload_too_large")), "{answer}");
     running.stop().await;
 }
+
+/// The webhook keeps a channel it has read for a moment; a change made through the API is seen
+/// at once, one made elsewhere (another node) within `HOOK_CHANNEL_TTL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_changes_reach_the_webhook() {
+    let (running, _dir) = server(|_| {}).await;
+    let fx = fixture(&running, None).await;
+    let url = format!("http://{}/hooks/api/{}", running.addr, fx.channel.id);
+    let api = format!("http://{}/api/v1/channels/{}", running.addr, fx.channel.id);
+    let client = reqwest::Client::new();
+    let post = |secret: String, n: u32| {
+        let body = serde_json::to_vec(&inbound(&format!("c-{n}"), "ext-1", "hola")).unwrap_or_default();
+        let sig = sign(&secret, &body);
+        let url = url.clone();
+        async move { post_raw(&url, body, Some(sig)).await }
+    };
+    assert_eq!(post(fx.channel.secret.clone(), 1).await.0, 200);
+
+    // Rotated through the API: the old secret is refused at once, the new one accepted.
+    let rotated: serde_json::Value = client
+        .post(format!("{api}/rotate-secret"))
+        .bearer_auth(&fx.admin_token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = rotated["secret"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
+    assert_eq!(post(fx.channel.secret.clone(), 2).await.0, 401);
+    assert_eq!(post(secret.clone(), 3).await.0, 200);
+
+    // Changed in the store behind this node's back: seen once the copy has expired.
+    running
+        .state
+        .store
+        .set_channel_secret(fx.workspace_id, fx.channel.id, "from-another-node")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(charla_server::state::HOOK_CHANNEL_TTL + std::time::Duration::from_millis(100)).await;
+    assert_eq!(post(secret.clone(), 4).await.0, 401);
+    assert_eq!(post("from-another-node".into(), 5).await.0, 200);
+
+    // Deactivated through the API: unknown at once.
+    let status = client
+        .patch(&api)
+        .bearer_auth(&fx.admin_token)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(post("from-another-node".into(), 6).await.0, 404);
+}

@@ -323,6 +323,7 @@ pub async fn update_channel(
     };
 
     let written = state.store.update_channel(me.user.workspace_id, id, patch).await?;
+    state.forget_channel(id);
     state.publish(written.events).await;
     Ok(axum::Json(wire::Channel::public(&written.value)))
 }
@@ -342,6 +343,7 @@ pub async fn delete_channel(
     visible_channel(&state, &me, id).await?;
     require_settings(&me)?;
     state.store.delete_channel(me.user.workspace_id, id).await?;
+    state.forget_channel(id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -360,6 +362,7 @@ pub async fn rotate_secret(
     visible_channel(&state, &me, id).await?;
     require_settings(&me)?;
     let ch = state.store.set_channel_secret(me.user.workspace_id, id, &random_secret()).await?;
+    state.forget_channel(id);
     Ok(axum::Json(wire::Channel::with_secret(&ch)))
 }
 

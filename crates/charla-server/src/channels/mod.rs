@@ -638,6 +638,7 @@ pub(crate) async fn remember_settings(
     let patch =
         charla_store::ChannelPatch { settings: Some(Value::Object(settings).to_string()), ..Default::default() };
     let written = state.store.update_channel(channel.workspace_id, channel.id, patch).await?;
+    state.forget_channel(channel.id);
     state.publish(written.events).await;
     Ok(())
 }
