@@ -853,23 +853,27 @@ pub(crate) async fn insert_event(
         Some(a) => Some(serde_json::to_string(a).map_err(db_err)?),
         None => None,
     };
-    if c.backend_name() == "PostgreSQL" {
-        // Sequence values are taken at insert time but become visible at commit; serialising
-        // event-writing transactions makes seq order equal commit order, so a client resuming
-        // after seq N can never miss an event with a smaller seq that committed later.
-        sqlx::query("SELECT pg_advisory_xact_lock(7244002)").execute(&mut *c).await?;
-    }
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-    )
-    .bind(workspace_id)
-    .bind(kind)
-    .bind(access_json)
-    .bind(user_id)
-    .bind(payload.to_string())
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
+    // PostgreSQL: sequence values are taken at insert time but become visible at commit;
+    // serialising event-writing transactions makes seq order equal commit order, so a client
+    // resuming after seq N can never miss an event with a smaller seq that committed later. The
+    // lock is held until COMMIT, so it is taken in the same statement as the insert (one round
+    // trip less while every other writer waits); the lock is taken before the seq is.
+    let sql = if c.backend_name() == "PostgreSQL" {
+        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock(7244002)::text AS locked) AS l \
+         WHERE l.locked IS NOT NULL RETURNING seq"
+    } else {
+        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq"
+    };
+    let seq: i64 = sqlx::query_scalar(sql)
+        .bind(workspace_id)
+        .bind(kind)
+        .bind(access_json)
+        .bind(user_id)
+        .bind(payload.to_string())
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await?;
     Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now })
 }
 

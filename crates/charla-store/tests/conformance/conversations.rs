@@ -317,6 +317,51 @@ async fn inbound_into_open_conversations(store: Arc<dyn Store>) {
     assert_eq!(maria.iter().filter(|m| m.provider_id.as_deref().is_some_and(|p| p.starts_with("burst-"))).count(), 5);
 }
 
+/// A client that follows the event log from its last seq never skips an event, however many
+/// writers commit at once: seqs become visible in order.
+async fn log_followers_never_skip_events(store: Arc<dyn Store>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let w = world(&store).await;
+    let start = store.last_event_seq().await.expect("seq");
+    let done = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (store, done, ws) = (store.clone(), done.clone(), w.ws);
+        tokio::spawn(async move {
+            let (mut cursor, mut seen) = (start, Vec::new());
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let page = store.events_since(ws, cursor, 1000).await.expect("follow");
+                for e in &page {
+                    seen.push(e.seq);
+                    cursor = e.seq;
+                }
+                if finished && page.is_empty() {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for t in 0..8 {
+        let (store, channel) = (store.clone(), w.channel.id);
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let msg = inbound(channel, &format!("f-{t}-{i}"), &format!("ext-{t}-{}", i % 3), "F", "hi");
+                store.ingest_inbound(msg, T0 + i).await.expect("ingest");
+            }
+        }));
+    }
+    for t in writers {
+        t.await.expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+    let seen = follower.await.expect("follower");
+    let all: Vec<i64> = store.events_since(w.ws, start, 10_000).await.expect("log").iter().map(|e| e.seq).collect();
+    assert_eq!(all.len(), 8 * 25 * 2, "message.created and conversation.created/updated for each");
+    assert_eq!(seen, all, "the follower skipped events");
+}
+
 /// What a message does to each status: (status before, kind, status after, new attention).
 async fn messages_open_wake_or_keep(store: Arc<dyn Store>) {
     let w = world(&store).await;
@@ -1096,6 +1141,7 @@ conformance!(
     ingest_creates_contact_conversation_attention_and_events,
     duplicate_provider_id_is_stored_once,
     inbound_into_open_conversations,
+    log_followers_never_skip_events,
     messages_open_wake_or_keep,
     blocked_contact_is_kept_hidden_and_refused,
     auto_routing_picks_online_member_with_fewest_open,
