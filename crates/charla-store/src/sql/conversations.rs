@@ -457,16 +457,8 @@ fn new_notification(
     (n, args)
 }
 
-async fn notify(
-    c: &mut AnyConnection,
-    workspace_id: Id,
-    user_id: Id,
-    kind: &str,
-    conversation_id: Id,
-    text: String,
-    now: Millis,
-) -> StoreResult<Notification> {
-    let (mut n, args) = new_notification(workspace_id, user_id, kind, conversation_id, text, now);
+/// Inserts a notification made by [`new_notification`].
+async fn notify(c: &mut AnyConnection, (mut n, args): (Notification, Vec<Arg>)) -> StoreResult<Notification> {
     n.id = col(&query_with(NOTIFY_SQL, &args).fetch_one(&mut *c).await?, "id")?;
     Ok(n)
 }
@@ -1163,7 +1155,8 @@ async fn ingest_tx(
                 conv.assignee_id = Some(user_id);
                 touch_last_assigned(c, user_id, now).await?;
                 let title = conversation_title(c, &conv).await?;
-                notifications.push(notify(c, workspace_id, user_id, "assigned", conv.id, title, now).await?);
+                notifications
+                    .push(notify(c, new_notification(workspace_id, user_id, "assigned", conv.id, title, now)).await?);
             }
         }
         OnMessage::Wake => wake(c, &mut conv).await?,
@@ -1180,7 +1173,8 @@ async fn ingest_tx(
 
     if let Some(assignee) = conv.assignee_id {
         let text = conv.last_message_preview.clone().unwrap_or_default();
-        notifications.push(notify(c, workspace_id, assignee, "new_message", conv.id, text, now).await?);
+        notifications
+            .push(notify(c, new_notification(workspace_id, assignee, "new_message", conv.id, text, now)).await?);
     }
 
     let mut events = Events::new(workspace_id, now);
@@ -1541,7 +1535,8 @@ pub(crate) async fn assign(
                 touch_last_assigned(c, u, now).await?;
                 if u != actor {
                     let title = conversation_title(c, &conv).await?;
-                    notification = Some(notify(c, workspace_id, u, "assigned", conv.id, title, now).await?);
+                    notification =
+                        Some(notify(c, new_notification(workspace_id, u, "assigned", conv.id, title, now)).await?);
                 }
             }
 
@@ -2063,7 +2058,9 @@ pub(crate) async fn run_timer_job(s: &SqlStore, job: Job, now: Millis) -> StoreR
                     events.conversation(c, "conversation.updated", &conv).await?;
                     if let Some(assignee) = conv.assignee_id {
                         let title = conversation_title(c, &conv).await?;
-                        let n = notify(c, workspace_id, assignee, "snooze_reminder", conv.id, title, now).await?;
+                        let n =
+                            notify(c, new_notification(workspace_id, assignee, "snooze_reminder", conv.id, title, now))
+                                .await?;
                         events.notification(c, &n).await?;
                     }
                 }

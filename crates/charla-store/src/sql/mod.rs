@@ -375,10 +375,7 @@ impl PendingEvents {
         payload: serde_json::Value,
         now: Millis,
     ) -> StoreResult<Event> {
-        let access_json = match &access {
-            Some(a) => Some(serde_json::to_string(a).map_err(db_err)?),
-            None => None,
-        };
+        let access_json = access_json(&access)?;
         let seq = self.push(workspace_id, kind, access_json, user_id, payload.to_string(), now);
         Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now })
     }
@@ -833,6 +830,11 @@ pub(crate) fn col_enum<T>(row: &impl RowLike, name: &str, parse: fn(&str) -> Opt
     parse(&s).ok_or_else(|| StoreError::Database(format!("column {name}: unknown value {s:?}")))
 }
 
+/// An event's access as the log stores it.
+fn access_json(access: &Option<ConversationAccess>) -> StoreResult<Option<String>> {
+    access.as_ref().map(|a| serde_json::to_string(a).map_err(db_err)).transpose()
+}
+
 /// Appends one event to the log inside the current transaction and returns it with its seq.
 pub(crate) async fn insert_event(
     c: &mut AnyConnection,
@@ -849,10 +851,7 @@ pub(crate) async fn insert_event(
         let mut pending = pending.lock().map_err(|_| StoreError::Database("event buffer poisoned".into()))?;
         return pending.event(workspace_id, kind, access, user_id, payload, now);
     }
-    let access_json = match &access {
-        Some(a) => Some(serde_json::to_string(a).map_err(db_err)?),
-        None => None,
-    };
+    let access_json = access_json(&access)?;
     // PostgreSQL: sequence values are taken at insert time but become visible at commit;
     // serialising event-writing transactions makes seq order equal commit order, so a client
     // resuming after seq N can never miss an event with a smaller seq that committed later. The
