@@ -806,6 +806,13 @@ impl Gen {
             let is_unanswered = status != Status::Closed && waiting_since.is_some();
             let waiting = if is_unanswered { waiting_since.map(|w| w + shift) } else { None };
             let (_, preview, author) = last.unwrap_or((0, String::new(), AuthorType::System));
+            let contact_search = charla_core::search::contact_search_text(&[
+                Some(name.as_str()),
+                email.as_deref(),
+                telegram_username.as_deref(),
+            ]);
+            let search_text = charla_core::search::conversation_search_text(Some(&contact_search), &name);
+            let search_phone = charla_core::search::digits_of(phone.as_deref().unwrap_or(""));
             out.contacts.push(BulkContact {
                 id: contact_id,
                 workspace_id: WORKSPACE,
@@ -846,6 +853,8 @@ impl Gen {
                 last_inbound_at: last_inbound_at.map(|v| v + shift),
                 last_activity_at: end,
                 created_at: created_at + shift,
+                search_text,
+                search_phone,
             });
         }
         // Ids in time order across the chunk, as a live server hands them out.

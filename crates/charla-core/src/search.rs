@@ -37,6 +37,13 @@ pub fn contact_search_text(parts: &[Option<&str>]) -> String {
     parts.iter().flatten().map(|p| p.to_lowercase()).collect::<Vec<_>>().join("\u{1f}")
 }
 
+/// What contact search looks in for a conversation, kept on the conversation by the store: its
+/// contact's search text (see [`contact_search_text`]; none when detached), then its identity's
+/// lower-cased name. The phone digits are kept beside it.
+pub fn conversation_search_text(contact_search_text: Option<&str>, identity_name: &str) -> String {
+    format!("{}\u{1f}{}", contact_search_text.unwrap_or(""), identity_name.to_lowercase())
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
 pub fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -75,5 +82,7 @@ mod tests {
         assert_eq!(digits_of("+1 (555) 010-99"), "155501099");
         assert_eq!(like_escape("50%_a\\"), "50\\%\\_a\\\\");
         assert_eq!(contact_search_text(&[Some("Ana"), None, Some("A@B.c")]), "ana\u{1f}a@b.c");
+        assert_eq!(conversation_search_text(Some("ana\u{1f}a@b.c"), "Ana B"), "ana\u{1f}a@b.c\u{1f}ana b");
+        assert_eq!(conversation_search_text(None, "Ana"), "\u{1f}ana");
     }
 }

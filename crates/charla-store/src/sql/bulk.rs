@@ -127,6 +127,11 @@ pub struct BulkConversation {
     pub last_inbound_at: Option<Millis>,
     pub last_activity_at: Millis,
     pub created_at: Millis,
+    /// What contact search looks in (`charla_core::search::conversation_search_text` of the
+    /// contact's and the identity's) and the contact's phone digits: the triggers that keep
+    /// them are off during a load.
+    pub search_text: String,
+    pub search_phone: String,
 }
 
 #[derive(Debug, Clone)]
@@ -536,6 +541,8 @@ impl BulkLoader {
                     c.last_inbound_at.into(),
                     c.last_activity_at.into(),
                     c.created_at.into(),
+                    c.search_text.as_str().into(),
+                    c.search_phone.as_str().into(),
                 ]
             })
             .collect();
@@ -559,6 +566,8 @@ impl BulkLoader {
             "last_inbound_at",
             "last_activity_at",
             "created_at",
+            "search_text",
+            "search_phone",
         ];
         self.insert("conversations", &cols, rows).await
     }

@@ -313,16 +313,26 @@ pub(crate) fn push_visibility(q: &mut Sql, v: &Viewer) {
     q.push(")))");
 }
 
+/// Where a search condition gets the conversations whose messages match the term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MessageSource<'a> {
+    /// SQLite, while [`messages_index_is_exact`]: the keys of `message_search` carry the
+    /// conversation, so the condition reads the matches from the index alone.
+    Keys,
+    /// Gathered once for the request (see [`found_in_messages`]).
+    Found(&'a str),
+    /// The condition looks the matching messages up itself.
+    Lookup,
+}
+
 /// Appends the filters (everything but section, sort and cursor), each as ` AND ...`.
-/// `found_in_messages`: the conversations whose messages match the search term, gathered once
-/// for the request (see [`found_in_messages`]); None: the condition gathers them itself.
 fn push_filters(
     q: &mut Sql,
     dialect: Dialect,
     workspace_id: Id,
     f: &ConversationFilter,
     search: SearchMode,
-    found_in_messages: Option<&str>,
+    messages: MessageSource,
 ) {
     if let Some(s) = f.status {
         q.push(" AND c.status = ");
@@ -387,36 +397,48 @@ fn push_filters(
     }
     if let Some(term) = &f.search {
         if dialect == Dialect::Postgres {
-            push_pg_search(q, workspace_id, term, search, found_in_messages);
+            let found = match messages {
+                MessageSource::Found(ids) => Some(ids),
+                _ => None,
+            };
+            push_pg_search(q, workspace_id, term, search, found);
             return;
         }
         // In scan mode the unary plus keeps the planner from driving the query from the
         // matches: it walks the sort's index and keeps the rows that match.
         let plus = if search == SearchMode::Driven { "" } else { "+" };
-        q.push(&format!(" AND ({plus}c.contact_id IN ("));
-        push_contact_matches(q, dialect, workspace_id, term);
-        q.push(&format!(") OR {plus}c.identity_id IN ("));
-        push_identity_matches(q, dialect, workspace_id, term);
+        q.push(&format!(" AND ({plus}c.id IN ("));
+        push_people_matches(q, dialect, workspace_id, term);
         q.push(")");
         if has_full_text(term) {
-            if let Some(ids) = found_in_messages {
-                q.push(&format!(" OR {plus}c.id IN (SELECT value FROM json_each("));
-                q.bind(ids);
-                q.push("))");
-            } else if matches!(search, SearchMode::Scan { messages_per_row: true }) && dialect == Dialect::Sqlite {
-                // Each conversation walked checks its own messages against the index's
-                // matches, instead of looking up every matching message (a common word can
-                // be in tens of thousands) to learn its conversation.
-                q.push(
-                    " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0 AND +m.id IN \
-                     (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
-                );
-                q.bind(fts_phrase(&term.text));
-                q.push("))");
-            } else {
-                q.push(&format!(" OR {plus}c.id IN ("));
-                push_message_matches(q, dialect, workspace_id, term);
-                q.push(")");
+            match messages {
+                MessageSource::Keys => {
+                    q.push(&format!(" OR {plus}c.id IN ("));
+                    push_message_keys(q, term);
+                    q.push(")");
+                }
+                MessageSource::Found(ids) => {
+                    q.push(&format!(" OR {plus}c.id IN (SELECT value FROM json_each("));
+                    q.bind(ids);
+                    q.push("))");
+                }
+                MessageSource::Lookup if matches!(search, SearchMode::Scan { messages_per_row: true }) => {
+                    // Each conversation walked checks its own messages against the index's
+                    // matches (from the index of messages by conversation alone), instead of
+                    // looking up every matching message (a common word can be in tens of
+                    // thousands) to learn its conversation.
+                    q.push(
+                        " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND +m.id IN \
+                         (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
+                    );
+                    q.bind(fts_phrase(&term.text));
+                    q.push("))");
+                }
+                MessageSource::Lookup => {
+                    q.push(&format!(" OR {plus}c.id IN ("));
+                    push_message_matches(q, dialect, workspace_id, term);
+                    q.push(")");
+                }
             }
         }
         q.push(")");
@@ -425,9 +447,8 @@ fn push_filters(
 
 /// The search condition on PostgreSQL. Driven: the matching conversations, gathered as one
 /// set the planner can start from (with ORs of subqueries it estimates a dense match and walks
-/// the sort order instead). Scan and counters: each conversation walked checks its own contact
-/// and identity (a trigram match of many contacts would fetch them all), and the matching
-/// messages' conversations as a set.
+/// the sort order instead). Scan and counters: each conversation walked checks its own copy of
+/// what contact search looks in, and the matching messages' conversations as a set.
 fn push_pg_search(
     q: &mut Sql,
     workspace_id: Id,
@@ -443,17 +464,9 @@ fn push_pg_search(
         }
         None => push_message_matches(q, Dialect::Postgres, workspace_id, term),
     };
-    let dialect = Dialect::Postgres;
     if search == SearchMode::Driven {
-        q.push(" AND c.id IN (SELECT c2.id FROM conversations c2 WHERE c2.workspace_id = ");
-        q.bind(workspace_id);
-        q.push(" AND c2.contact_id IN (");
-        push_contact_matches(q, dialect, workspace_id, term);
-        q.push(") UNION SELECT c3.id FROM conversations c3 WHERE c3.workspace_id = ");
-        q.bind(workspace_id);
-        q.push(" AND c3.identity_id IN (");
-        push_identity_matches(q, dialect, workspace_id, term);
-        q.push(")");
+        q.push(" AND c.id IN (");
+        push_people_matches(q, Dialect::Postgres, workspace_id, term);
         if has_full_text(term) {
             q.push(" UNION ");
             push_messages(q);
@@ -461,22 +474,26 @@ fn push_pg_search(
         q.push(")");
         return;
     }
-    let pattern = format!("%{}%", like_escape(&term.text));
-    q.push(" AND (EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.contact_id AND (k.search_text LIKE ");
-    q.bind(pattern.clone());
-    q.push(" ESCAPE '\\'");
-    if let Some(digits) = &term.phone_digits {
-        q.push(" OR k.phone_digits LIKE ");
-        q.bind(format!("%{}%", like_escape(digits)));
-        q.push(" ESCAPE '\\'");
-    }
-    q.push(")) OR EXISTS (SELECT 1 FROM contact_identities i WHERE i.id = c.identity_id AND LOWER(i.name) LIKE ");
-    q.bind(pattern);
-    q.push(" ESCAPE '\\')");
+    q.push(" AND (");
+    push_pg_people_condition(q, "c", term);
     if has_full_text(term) {
         q.push(" OR c.id IN (");
         push_messages(q);
         q.push(")");
+    }
+    q.push(")");
+}
+
+/// `(<alias>.search_text LIKE ... OR <alias>.search_phone LIKE ...)`: the conversation's copy of
+/// its contact's and identity's searchable text contains the term (served by pg_trgm indexes).
+fn push_pg_people_condition(q: &mut Sql, alias: &str, term: &SearchTerm) {
+    q.push(&format!("({alias}.search_text LIKE "));
+    q.bind(format!("%{}%", like_escape(&term.text)));
+    q.push(" ESCAPE '\\'");
+    if let Some(digits) = &term.phone_digits {
+        q.push(&format!(" OR {alias}.search_phone LIKE "));
+        q.bind(format!("%{}%", like_escape(digits)));
+        q.push(" ESCAPE '\\'");
     }
     q.push(")");
 }
@@ -528,7 +545,8 @@ const MESSAGE_SET_MAX: i64 = 20_000;
 
 /// Changes [`SEARCH_SCAN_FROM`] for this process. Every plan gives the same results, so the
 /// conformance suite runs searches with each (0: always scan, checking messages per
-/// conversation; below 0: always scan, with sets of matches).
+/// conversation; below 0: always scan, with sets of matches; both look message matches up in
+/// messages on SQLite rather than reading their conversations from the index's keys).
 #[doc(hidden)]
 pub fn set_search_scan_threshold(matches: i64) {
     SEARCH_SCAN_FROM.store(matches.max(-1), Ordering::Relaxed);
@@ -539,59 +557,62 @@ fn has_full_text(term: &SearchTerm) -> bool {
     term.text.chars().any(char::is_alphanumeric)
 }
 
-/// `SELECT <contact id> ...` of the contacts whose name, e-mail or username contains the term,
-/// or whose phone digits contain its digits. SQLite: the trigram index `contacts_fts`;
-/// PostgreSQL: LIKE served by the pg_trgm indexes.
-fn push_contact_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
+/// `SELECT <conversation id> ...` of the conversations whose contact's name, e-mail or username
+/// or identity's name contains the term, or whose contact's phone digits contain its digits:
+/// the copy of these on each conversation (migration 0007), through its trigram index
+/// (SQLite: `conversations_fts`; PostgreSQL: LIKE served by pg_trgm).
+fn push_people_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
     match dialect {
         Dialect::Sqlite => {
             let mut query = format!("search_text : {}", fts_phrase(&term.text));
             if let Some(digits) = &term.phone_digits {
-                query.push_str(&format!(" OR phone_digits : {}", fts_phrase(digits)));
+                query.push_str(&format!(" OR search_phone : {}", fts_phrase(digits)));
             }
-            q.push("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ");
+            q.push("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ");
             q.bind(query);
         }
         Dialect::Postgres => {
-            q.push("SELECT k.id FROM contacts k WHERE k.workspace_id = ");
+            q.push("SELECT p.id FROM conversations p WHERE p.workspace_id = ");
             q.bind(workspace_id);
-            q.push(" AND (k.search_text LIKE ");
-            q.bind(format!("%{}%", like_escape(&term.text)));
-            q.push(" ESCAPE '\\'");
-            if let Some(digits) = &term.phone_digits {
-                q.push(" OR k.phone_digits LIKE ");
-                q.bind(format!("%{}%", like_escape(digits)));
-                q.push(" ESCAPE '\\'");
-            }
-            q.push(")");
+            q.push(" AND ");
+            push_pg_people_condition(q, "p", term);
         }
     }
 }
 
-/// `SELECT <identity id> ...` of the identities whose name contains the term.
-fn push_identity_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
-    match dialect {
-        Dialect::Sqlite => {
-            q.push("SELECT rowid FROM identities_fts WHERE identities_fts MATCH ");
-            q.bind(fts_phrase(&term.text));
-        }
-        Dialect::Postgres => {
-            q.push("SELECT i.id FROM contact_identities i WHERE i.workspace_id = ");
-            q.bind(workspace_id);
-            q.push(" AND LOWER(i.name) LIKE ");
-            q.bind(format!("%{}%", like_escape(&term.text)));
-            q.push(" ESCAPE '\\'");
-        }
-    }
+/// Conversation ids below this are exact in the keys of SQLite's `message_search` (migration
+/// 0007: a message is indexed under `(id << 28) | conversation_id`).
+const MESSAGE_KEY_CONVERSATIONS: i64 = 1 << 28;
+
+/// Whether the keys of SQLite's `message_search` carry whole conversation ids: all of them are
+/// below 2^28 (else they carry part of it, and matches are looked up in messages).
+async fn messages_index_is_exact(c: &mut AnyConnection) -> StoreResult<bool> {
+    let max: i64 = col(
+        &sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS max_id FROM conversations")
+            .fetch_one(&mut *c)
+            .await?,
+        "max_id",
+    )?;
+    Ok(max < MESSAGE_KEY_CONVERSATIONS)
+}
+
+/// `SELECT <conversation id> ...` from SQLite's `message_search` alone (see [`MessageSource::Keys`]).
+fn push_message_keys(q: &mut Sql, term: &SearchTerm) {
+    q.push(&format!(
+        "SELECT rowid & {} FROM message_search WHERE message_search MATCH ",
+        MESSAGE_KEY_CONVERSATIONS - 1
+    ));
+    q.bind(fts_phrase(&term.text));
 }
 
 /// `SELECT <conversation id> ...` of the visible messages whose text has the term's words.
 fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
     match dialect {
+        // Hidden messages are not in the index.
         Dialect::Sqlite => {
             q.push(
-                "SELECT m.conversation_id FROM messages m WHERE m.hidden = 0 AND m.id IN \
-                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+                "SELECT m.conversation_id FROM messages m WHERE m.id IN \
+                 (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
             );
             q.bind(fts_phrase(&term.text));
             q.push(")");
@@ -619,23 +640,24 @@ async fn search_mode(
         return Ok(SearchMode::Scan { messages_per_row: threshold == 0 });
     }
     let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
-    push_contact_matches(&mut q, dialect, workspace_id, term);
+    push_people_matches(&mut q, dialect, workspace_id, term);
     q.push(" LIMIT ");
     q.bind(threshold);
-    q.push(") a) + (SELECT COUNT(*) FROM (");
-    push_identity_matches(&mut q, dialect, workspace_id, term);
-    q.push(" LIMIT ");
-    q.bind(threshold);
-    q.push(") b) AS BIGINT) AS people, CAST(");
+    q.push(") a) AS BIGINT) AS people, CAST(");
     if has_full_text(term) {
         q.push("(SELECT COUNT(*) FROM (");
         match dialect {
-            // The index alone: whether hidden or not does not matter for an estimate.
+            // The index alone.
             Dialect::Sqlite => {
-                q.push("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ");
+                q.push("SELECT rowid FROM message_search WHERE message_search MATCH ");
                 q.bind(fts_phrase(&term.text));
             }
-            Dialect::Postgres => push_message_matches(&mut q, dialect, workspace_id, term),
+            // The index alone too (the heap is not read on pages all visible).
+            Dialect::Postgres => {
+                q.push("SELECT 1 FROM messages m WHERE to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
+                q.bind(term.text.clone());
+                q.push(")");
+            }
         }
         q.push(" LIMIT ");
         q.bind(MESSAGE_SET_MAX.max(threshold));
@@ -860,11 +882,26 @@ pub(crate) async fn list_conversations(
         Some(term) => search_mode(&mut conn, s.dialect, ws, term).await?,
         None => SearchMode::Driven,
     };
+    let keys = match &filter.search {
+        // The test hooks of [`set_search_scan_threshold`] look matches up in messages, so that
+        // the conformance suite checks both ways agree.
+        Some(term)
+            if has_full_text(term) && s.dialect == Dialect::Sqlite && SEARCH_SCAN_FROM.load(Ordering::Relaxed) > 0 =>
+        {
+            messages_index_is_exact(&mut conn).await?
+        }
+        _ => false,
+    };
     let found = match &filter.search {
-        Some(term) if has_full_text(term) && search != (SearchMode::Scan { messages_per_row: true }) => {
+        Some(term) if has_full_text(term) && !keys && search != (SearchMode::Scan { messages_per_row: true }) => {
             Some(found_in_messages(&mut conn, s.dialect, ws, term).await?)
         }
         _ => None,
+    };
+    let messages = match (&found, keys) {
+        (Some(ids), _) => MessageSource::Found(ids),
+        (None, true) => MessageSource::Keys,
+        (None, false) => MessageSource::Lookup,
     };
 
     // The page: one query per branch of what the viewer sees in the section, each walking an
@@ -883,7 +920,7 @@ pub(crate) async fn list_conversations(
     }
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
-        push_filters(q, s.dialect, ws, &filter, search, found.as_deref());
+        push_filters(q, s.dialect, ws, &filter, search, messages);
         if let Some(cur) = cursor {
             cur.push_after(q);
         }
@@ -942,7 +979,7 @@ pub(crate) async fn list_conversations(
         SearchMode::Scan { messages_per_row: false } => SearchMode::Count,
         other => other,
     };
-    push_filters(&mut q, s.dialect, ws, &filter, count_search, found.as_deref());
+    push_filters(&mut q, s.dialect, ws, &filter, count_search, messages);
     // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
     q.push(" AND c.status = 'open' AND c.unanswered = 1");
     let row = q.query().fetch_one(&mut *conn).await?;

@@ -304,6 +304,7 @@ impl SqlStore {
                 (4, include_str!("../../migrations/sqlite/0004_website.sql")),
                 (5, include_str!("../../migrations/sqlite/0005_event_data.sql")),
                 (6, include_str!("../../migrations/sqlite/0006_inbox_scale.sql")),
+                (7, include_str!("../../migrations/sqlite/0007_conversation_search.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -312,6 +313,7 @@ impl SqlStore {
                 (4, include_str!("../../migrations/postgres/0004_website.sql")),
                 (5, include_str!("../../migrations/postgres/0005_event_data.sql")),
                 (6, include_str!("../../migrations/postgres/0006_inbox_scale.sql")),
+                (7, include_str!("../../migrations/postgres/0007_conversation_search.sql")),
             ],
         };
         let dialect = self.dialect;

@@ -9,7 +9,7 @@ use charla_core::*;
 use charla_store::*;
 use std::sync::Arc;
 
-conformance!(sections_are_what_each_viewer_may_see, search_plans_agree);
+conformance!(sections_are_what_each_viewer_may_see, search_plans_agree, search_follows_contact_changes);
 
 struct Data {
     ws: Id,
@@ -200,4 +200,65 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
             assert_eq!(found, 0);
         }
     }
+}
+
+/// Contact search reads a copy of the contact's and identity's text kept on each conversation:
+/// every write that changes them changes what a search finds, whatever the plan.
+async fn search_follows_contact_changes(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Copies").await.expect("workspace").id;
+    let admin = store.create_user(user(ws, &format!("admin@c{ws}.test"), Role::Admin, &[])).await.expect("admin");
+    let a = store.create_channel(crate::conversations::channel(ws, "a")).await.expect("a");
+    let viewer = store.viewer(ws, admin.id).await.expect("viewer");
+    let one = ingest(&store, inbound(a.id, "c-1", "x-1", "Wilhelmina Stark", "hello"), T0).await;
+    let two = ingest(&store, inbound(a.id, "c-2", "x-2", "Xaverine Oak", "hello"), T0 + MIN).await;
+    let found = |term: &'static str| {
+        let store = store.clone();
+        let viewer = viewer.clone();
+        async move {
+            let mut per_plan = Vec::new();
+            for plan in [3_000, 0, -1] {
+                charla_store::sql::set_search_scan_threshold(plan);
+                let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
+                let mut ids: Vec<Id> = all_pages(&store, &viewer, &filter).await.iter().map(|c| c.id).collect();
+                ids.sort_unstable();
+                per_plan.push(ids);
+            }
+            charla_store::sql::set_search_scan_threshold(3_000);
+            assert!(per_plan.iter().all(|p| *p == per_plan[0]), "{term:?}: plans disagree {per_plan:?}");
+            per_plan.swap_remove(0)
+        }
+    };
+    assert_eq!(found("wilhel").await, vec![one.id]);
+    assert_eq!(found("xaveri").await, vec![two.id]);
+
+    // The contact edited: name, e-mail, phone.
+    let k1 = one.contact_id.expect("contact");
+    let patch = ContactPatch {
+        name: Some("Brunhilde Stark".into()),
+        email: Some(Some("bru@example.org".into())),
+        phone: Some(Some("+49 170 5550123".into())),
+        ..Default::default()
+    };
+    store.update_contact(ws, k1, patch).await.expect("edit");
+    assert_eq!(found("brunhi").await, vec![one.id]);
+    assert_eq!(found("bru@example").await, vec![one.id]);
+    assert_eq!(found("555 0123").await, vec![one.id]);
+    // The identity keeps the name the channel gave.
+    assert_eq!(found("wilhel").await, vec![one.id]);
+
+    // The channel gives the identity another name.
+    ingest(&store, inbound(a.id, "c-3", "x-1", "Mina Stark", "again"), T0 + 2 * MIN).await;
+    assert_eq!(found("wilhel").await, Vec::<Id>::new());
+    assert_eq!(found("mina st").await, vec![one.id]);
+
+    // Merged: the other conversation now has this contact's text.
+    let k2 = two.contact_id.expect("contact");
+    store.merge_contacts(ws, k1, k2, T0 + 3 * MIN).await.expect("merge");
+    assert_eq!(found("bru@example").await, vec![one.id, two.id]);
+    assert_eq!(found("xaveri").await, vec![two.id], "the identity keeps its name");
+
+    // Detached: the contact's text no longer finds the conversation, its identity's does.
+    store.detach_contact(ws, one.id, admin.id, T0 + 4 * MIN).await.expect("detach");
+    assert_eq!(found("bru@example").await, vec![two.id]);
+    assert_eq!(found("mina st").await, vec![one.id]);
 }
