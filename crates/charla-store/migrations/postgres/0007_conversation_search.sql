@@ -25,8 +25,12 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER conversations_search_fill BEFORE INSERT OR UPDATE OF contact_id, identity_id ON conversations
+CREATE TRIGGER conversations_search_fill BEFORE INSERT ON conversations
     FOR EACH ROW EXECUTE FUNCTION conversations_search_fill();
+-- Only when they change: every message saves its conversation's row, contact_id included.
+CREATE TRIGGER conversations_search_refill BEFORE UPDATE OF contact_id, identity_id ON conversations
+    FOR EACH ROW WHEN (OLD.contact_id IS DISTINCT FROM NEW.contact_id OR OLD.identity_id IS DISTINCT FROM NEW.identity_id)
+    EXECUTE FUNCTION conversations_search_fill();
 
 CREATE FUNCTION contacts_search_conversations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

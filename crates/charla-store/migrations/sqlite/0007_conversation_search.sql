@@ -22,7 +22,9 @@ CREATE TRIGGER conversations_search_ai AFTER INSERT ON conversations BEGIN
         search_phone = COALESCE((SELECT k.phone_digits FROM contacts k WHERE k.id = new.contact_id), '')
     WHERE id = new.id;
 END;
-CREATE TRIGGER conversations_search_au AFTER UPDATE OF contact_id, identity_id ON conversations BEGIN
+-- Only when they change: every message saves its conversation's row, contact_id included.
+CREATE TRIGGER conversations_search_au AFTER UPDATE OF contact_id, identity_id ON conversations
+WHEN old.contact_id IS NOT new.contact_id OR old.identity_id IS NOT new.identity_id BEGIN
     UPDATE conversations SET
         search_text = COALESCE((SELECT k.search_text FROM contacts k WHERE k.id = new.contact_id), '')
             || char(31) || COALESCE((SELECT lower(i.name) FROM contact_identities i WHERE i.id = new.identity_id), ''),
