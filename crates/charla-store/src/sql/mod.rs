@@ -189,17 +189,17 @@ impl SqlStore {
             // - temp_store=MEMORY: each request of a group runs in a SAVEPOINT, whose statement
             //   journal (the pages it touched, to undo it) otherwise spills to a temporary file:
             //   about 120 KB written per inbound message, more than the WAL itself.
-            // - wal_autocheckpoint=0: the writer never checkpoints; a thread of its own does (see
-            //   `checkpointer`), so a commit never waits for the WAL to be copied into the database.
-            //   By default the committing connection checkpoints every 1,000 pages: about 50 times
-            //   a second at full ingest, each a stall of the single writer. journal_size_limit
-            //   keeps the WAL file from staying large once reset.
+            // - wal_autocheckpoint: the writer checkpoints when the WAL passes this many pages.
+            //   Every message moves a conversation in the inbox's indexes, so the same pages
+            //   are rewritten again and again; a longer WAL copies each to the database once
+            //   for many commits (1,000 pages, the default, checkpointed ~50 times a second at
+            //   full load). journal_size_limit keeps the file from staying large afterwards.
             // - cache_size: the writer's pages stay in memory between groups (allocated as used).
             // Measured on the ingest workload (SQLite alone, 64 messages a group): 332 → 135 µs
-            // a message for the first two.
+            // a message.
             let pragmas = format!(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-                 PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; \
+                 PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8000; PRAGMA journal_size_limit=67108864; \
                  PRAGMA cache_size=-32768;"
             );
             let (tx, rx) = mpsc::channel::<Op>(options.max_group * 4);
@@ -501,15 +501,10 @@ async fn spawn_writer_thread(
                     Ok::<_, StoreError>((conn, fast))
                 }
                 .await;
-                let checkpoints = match connected {
-                    Ok(c) => spawn_checkpointer(&path, &pragmas).map(|stop| (c, stop)),
-                    Err(e) => Err(e),
-                };
-                match checkpoints {
-                    Ok(((conn, fast), stop_checkpoints)) => {
+                match connected {
+                    Ok((conn, fast)) => {
                         let _ = ready_tx.send(Ok(()));
                         group_writer(conn, fast, rx, max_group).await;
-                        drop(stop_checkpoints);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -521,34 +516,6 @@ async fn spawn_writer_thread(
         .map_err(db_err)?;
     ready_rx.await.map_err(|_| StoreError::Database("the SQLite writer did not start".into()))??;
     Ok(done_rx)
-}
-
-/// How often the checkpointer copies what the WAL holds into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-
-/// Starts the thread that checkpoints the WAL (PASSIVE: it never blocks the writer or the
-/// readers; the writer starts the WAL over once a checkpoint has copied all of it). It stops
-/// when the sender it answers is dropped, after a last checkpoint.
-fn spawn_checkpointer(path: &std::path::Path, pragmas: &str) -> StoreResult<std::sync::mpsc::Sender<()>> {
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(db_err)?;
-    conn.execute_batch(pragmas).map_err(db_err)?;
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("charla-sqlite-checkpoint".into())
-        .spawn(move || {
-            let checkpoint = || {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!("sqlite checkpoint: {e}");
-                }
-            };
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_EVERY) {
-                checkpoint();
-            }
-            checkpoint();
-        })
-        .map_err(db_err)?;
-    Ok(stop_tx)
 }
 
 /// The SQLite writer: takes every request waiting; runs the fast ones in one transaction on
