@@ -196,13 +196,11 @@ impl SqlStore {
             //   full load). journal_size_limit keeps the file from staying large afterwards.
             //   (A checkpointing thread of its own was tried: the writer no longer ran them, but
             //   their large writes delayed its fsyncs, p99 at 1,000 messages/s 10 → 422 ms.)
-            // - cache_size: the writer's pages stay in memory between groups (allocated as used).
             // Measured on the ingest workload (SQLite alone, 64 messages a group): 332 → 135 µs
             // a message.
             let pragmas = format!(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-                 PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864; \
-                 PRAGMA cache_size=-32768;"
+                 PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;"
             );
             let (tx, rx) = mpsc::channel::<Op>(options.max_group * 4);
             let writer_done = spawn_writer_thread(opts.clone(), pragmas, rx, options.max_group).await?;
@@ -307,6 +305,7 @@ impl SqlStore {
                 (5, include_str!("../../migrations/sqlite/0005_event_data.sql")),
                 (6, include_str!("../../migrations/sqlite/0006_inbox_scale.sql")),
                 (7, include_str!("../../migrations/sqlite/0007_conversation_search.sql")),
+                (8, include_str!("../../migrations/sqlite/0008_hidden_messages.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -316,6 +315,7 @@ impl SqlStore {
                 (5, include_str!("../../migrations/postgres/0005_event_data.sql")),
                 (6, include_str!("../../migrations/postgres/0006_inbox_scale.sql")),
                 (7, include_str!("../../migrations/postgres/0007_conversation_search.sql")),
+                (8, include_str!("../../migrations/postgres/0008_hidden_messages.sql")),
             ],
         };
         let dialect = self.dialect;
