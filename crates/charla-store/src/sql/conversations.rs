@@ -117,7 +117,7 @@ async fn insert_attention(
     now: Millis,
 ) -> StoreResult<Id> {
     let args = attention_args(conv, status, assignee_id, team_id, now);
-    Ok(col(&query_with(INSERT_ATTENTION_SQL, &args).fetch_one(&mut *c).await?, "id")?)
+    col(&query_with(INSERT_ATTENTION_SQL, &args).fetch_one(&mut *c).await?, "id")
 }
 
 const INSERT_ATTENTION_SQL: &str = "INSERT INTO attentions (workspace_id, conversation_id, status, assignee_id, team_id, \
@@ -947,9 +947,9 @@ fn ingest_fast_message(
     let access = Some(conv.access());
     let mut events = Vec::with_capacity(3);
     if created {
-        events.push(pending.event(workspace_id, "conversation.created", access.clone(), None, to_json(&conv)?, now)?);
+        events.push(pending.event(workspace_id, "conversation.created", access, None, to_json(&conv)?, now)?);
     }
-    events.push(pending.event(workspace_id, "message.created", access.clone(), None, to_json(&message)?, now)?);
+    events.push(pending.event(workspace_id, "message.created", access, None, to_json(&message)?, now)?);
     if !created {
         events.push(pending.event(workspace_id, "conversation.updated", access, None, to_json(&conv)?, now)?);
     }
