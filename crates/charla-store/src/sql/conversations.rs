@@ -650,6 +650,20 @@ async fn existing_inbound(c: &mut AnyConnection, channel_id: Id, provider_id: &s
 const INSERT_IDENTITY_SQL: &str = "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id";
 
+/// The values of [`INSERT_IDENTITY_SQL`] for an identity not yet inserted.
+fn identity_args(i: &ContactIdentity) -> Vec<Arg> {
+    vec![
+        i.workspace_id.into(),
+        i.channel_id.into(),
+        i.external_id.as_str().into(),
+        i.contact_id.into(),
+        i.name.as_str().into(),
+    ]
+}
+
+/// An identity follows the name its sender gives.
+const RENAME_IDENTITY_SQL: &str = "UPDATE contact_identities SET name = $1 WHERE id = $2";
+
 /// The identity of (channel, external id), row-locked; created when new (second value true).
 async fn lock_or_create_identity(
     c: &mut AnyConnection,
@@ -666,26 +680,19 @@ async fn lock_or_create_identity(
     if let Some(row) = sqlx::query(&select).bind(channel_id).bind(external_id).fetch_optional(&mut *c).await? {
         return Ok((identity_from_row(&row)?, false));
     }
-    let id: Option<Id> = sqlx::query_scalar(INSERT_IDENTITY_SQL)
-        .bind(workspace_id)
-        .bind(channel_id)
-        .bind(external_id)
-        .bind(None::<Id>)
-        .bind(name)
-        .fetch_optional(&mut *c)
-        .await?;
-    match id {
-        Some(id) => Ok((
-            ContactIdentity {
-                id,
-                workspace_id,
-                channel_id,
-                external_id: external_id.to_string(),
-                contact_id: None,
-                name: name.to_string(),
-            },
-            true,
-        )),
+    let mut identity = ContactIdentity {
+        id: 0,
+        workspace_id,
+        channel_id,
+        external_id: external_id.to_string(),
+        contact_id: None,
+        name: name.to_string(),
+    };
+    match query_with(INSERT_IDENTITY_SQL, &identity_args(&identity)).fetch_optional(&mut *c).await? {
+        Some(row) => {
+            identity.id = col(&row, "id")?;
+            Ok((identity, true))
+        }
         // Another transaction created it meanwhile (PostgreSQL): take its row.
         None => {
             let row = sqlx::query(&select).bind(channel_id).bind(external_id).fetch_one(&mut *c).await?;
@@ -867,8 +874,7 @@ fn ingest_fast_known(
     conv: Conversation,
 ) -> StoreResult<Written<Ingested>> {
     if let Some(name) = given_name(&r.msg).filter(|n| *n != identity.name) {
-        conn.prepare_cached("UPDATE contact_identities SET name = $1 WHERE id = $2")?
-            .execute(rusqlite::params![name, identity.id])?;
+        conn.prepare_cached(RENAME_IDENTITY_SQL)?.execute(rusqlite::params![name, identity.id])?;
         identity.name = name.to_string();
     }
     ingest_fast_message(conn, pending, r, ch, &identity, Some(contact_name), conv, false)
@@ -897,14 +903,7 @@ fn ingest_fast_new(
         contact_id: Some(contact.id),
         name: contact.name.clone(),
     };
-    let args = vec![
-        identity.workspace_id.into(),
-        identity.channel_id.into(),
-        identity.external_id.as_str().into(),
-        identity.contact_id.into(),
-        identity.name.as_str().into(),
-    ];
-    identity.id = insert(INSERT_IDENTITY_SQL, args)?;
+    identity.id = insert(INSERT_IDENTITY_SQL, identity_args(&identity))?;
     insert(INSERT_CONVERSATION_SQL, new_conversation_args(ch.workspace_id, msg, &identity, now))?;
     let select = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1");
     let mut conv = conn.prepare_cached(&select)?.query_row([identity.id], |row| Ok(conversation_from_row(row)))??;
@@ -1041,7 +1040,6 @@ async fn ingest_tx(
     }
     let workspace_id = ch.workspace_id;
     let input = &msg.contact;
-    let given_name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let (mut identity, new_identity, known_contact) = match known_identity {
         Some((identity, contact)) => (identity, false, contact),
         None => {
@@ -1051,7 +1049,7 @@ async fn ingest_tx(
                 workspace_id,
                 msg.channel_id,
                 &input.external_id,
-                given_name.unwrap_or(&input.external_id),
+                sender_name(&msg),
             )
             .await?;
             (identity, new, None)
@@ -1064,21 +1062,16 @@ async fn ingest_tx(
         }
     }
     if new_identity {
-        let name = given_name.unwrap_or(&input.external_id);
-        let contact_id =
-            super::directory::insert_contact(c, workspace_id, name, new_sender_patch(&msg, &ch), now).await?.id;
+        let patch = new_sender_patch(&msg, &ch);
+        let contact_id = super::directory::insert_contact(c, workspace_id, sender_name(&msg), patch, now).await?.id;
         sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
             .bind(contact_id)
             .bind(identity.id)
             .execute(&mut *c)
             .await?;
         identity.contact_id = Some(contact_id);
-    } else if let Some(name) = given_name.filter(|n| *n != identity.name) {
-        sqlx::query("UPDATE contact_identities SET name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(identity.id)
-            .execute(&mut *c)
-            .await?;
+    } else if let Some(name) = given_name(&msg).filter(|n| *n != identity.name) {
+        sqlx::query(RENAME_IDENTITY_SQL).bind(name).bind(identity.id).execute(&mut *c).await?;
         identity.name = name.to_string();
     }
 
