@@ -414,11 +414,21 @@ function listKey() {
 }
 
 let listSeq = 0;
+/** Bumped by every `counts.updated`: a list answer requested before one must not overwrite the
+ * counters it brought (the server sends counters only when they change, so a stale overwrite
+ * would stay until the next change). */
+let countsSeq = 0;
+
+/** Takes the counters of a list answer requested when `countsSeq` was `asked`. */
+function takeCounts(counts: Counts, asked: number) {
+  if (asked === countsSeq) state.counts = counts;
+}
 
 /** Reloads the list from the first page (filters, section, sort or search changed). */
 export async function reloadList() {
   const key = listKey();
   const seq = ++listSeq;
+  const asked = countsSeq;
   state.list = { ...state.list, key, loading: true, error: null };
   state.selected = new Set();
   emit();
@@ -427,7 +437,7 @@ export async function reloadList() {
     if (seq !== listSeq) return;
     for (const c of page.items) putConv(c);
     state.list = { key, ids: page.items.map((c) => c.id), next: page.next_cursor, loading: false, error: null, loaded: true };
-    state.counts = page.counts;
+    takeCounts(page.counts, asked);
   } catch (e) {
     if (seq !== listSeq) return;
     state.list = { ...state.list, loading: false, error: errText(e), loaded: true };
@@ -608,6 +618,7 @@ function scheduleHeadRefresh() {
   clearTimeout(headTimer);
   headTimer = setTimeout(async () => {
     const seq = listSeq;
+    const asked = countsSeq;
     try {
       const page = await get<ConversationPage>('/conversations' + listParams(null, 50));
       if (seq !== listSeq) return;
@@ -617,7 +628,7 @@ function scheduleHeadRefresh() {
       const tail = state.list.ids.filter((id) => !inHead.has(id));
       state.list = { ...state.list, ids: head.concat(page.next_cursor ? tail : []) };
       if (!page.next_cursor) state.list.next = null;
-      state.counts = page.counts;
+      takeCounts(page.counts, asked);
       emit();
     } catch {
       /* the next event retries */
@@ -629,9 +640,10 @@ let countsTimer: ReturnType<typeof setTimeout> | undefined;
 function scheduleCountsRefresh() {
   clearTimeout(countsTimer);
   countsTimer = setTimeout(async () => {
+    const asked = countsSeq;
     try {
       const page = await get<ConversationPage>('/conversations' + listParams(null, 1));
-      state.counts = page.counts;
+      takeCounts(page.counts, asked);
       emit();
     } catch {
       /* ignore */
@@ -1203,6 +1215,7 @@ function onFrame(f: WsFrame) {
       addMessage(d as Message);
       break;
     case 'counts.updated':
+      countsSeq++;
       if (!activeFilterCount(state.filters) && state.q.trim().length < 4) state.counts = d as Counts;
       else scheduleCountsRefresh();
       break;

@@ -1,6 +1,6 @@
 // Small shared pieces: avatar, dropdown, modal, spinner.
 import type { ComponentChildren, JSX } from 'preact';
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t } from './i18n';
 import { Icon } from './icons';
 
@@ -36,7 +36,7 @@ export function Spinner({ size = 16 }: { size?: number }) {
 
 /** Closes on outside click and Escape. */
 function useDismiss(open: boolean, close: () => void, ref: { current: HTMLElement | null }) {
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!open) return;
     const onDown = (e: MouseEvent) => {
       if (ref.current && !ref.current.contains(e.target as Node)) close();
@@ -110,7 +110,9 @@ export function MenuItem(props: { icon?: import('./icons').IconName; onClick: ()
 export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; footer?: ComponentChildren; wide?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const prevFocus = useRef<Element | null>(document.activeElement);
-  useEffect(() => {
+  // A layout effect: the keys must work as soon as the dialog is on screen (an effect runs
+  // after paint, so an Escape pressed right after opening went to nobody).
+  useLayoutEffect(() => {
     const first = box.current?.querySelector<HTMLElement>('[autofocus], input, select, textarea, button:not(.modal-x)');
     first?.focus();
     const onKey = (e: KeyboardEvent) => {
