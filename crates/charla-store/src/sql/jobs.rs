@@ -5,23 +5,43 @@ use super::*;
 
 const MAX_EVENTS_PAGE: i64 = 1000;
 
+/// The lock that orders the event log on PostgreSQL (see [`insert_event`]).
+pub(crate) const LOG_LOCK: i64 = 7244002;
+
+/// Reads the event log. On PostgreSQL, transactions that write events commit concurrently,
+/// each holding [`LOG_LOCK`] shared from the moment it takes a seq until its commit; a reader
+/// takes it exclusively for the time of its read, so every seq handed out before then has
+/// committed or rolled back: no event below what the reader sees can become visible later.
+/// (SQLite has one writer, whose seqs are in commit order.)
+async fn read_log<'q>(
+    s: &SqlStore,
+    query: sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>,
+) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+    match s.dialect {
+        Dialect::Sqlite => Ok(query.fetch_all(&s.pool).await?),
+        Dialect::Postgres => {
+            let mut tx = s.pool.begin().await?;
+            tx.execute(format!("SELECT pg_advisory_xact_lock({LOG_LOCK})").as_str()).await?;
+            let rows = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows)
+        }
+    }
+}
+
 pub(crate) async fn events_since(s: &SqlStore, workspace_id: Id, seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
     // A non-positive limit means "as many as one page may hold": resuming clients want all.
     let limit = if limit <= 0 { MAX_EVENTS_PAGE } else { limit.min(MAX_EVENTS_PAGE) };
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
-    sqlx::query(&sql)
-        .bind(workspace_id)
-        .bind(seq)
-        .bind(limit)
-        .fetch_all(&s.pool)
-        .await?
-        .iter()
-        .map(event_from_row)
-        .collect()
+    read_log(s, sqlx::query(&sql).bind(workspace_id).bind(seq).bind(limit)).await?.iter().map(event_from_row).collect()
 }
 
 pub(crate) async fn last_event_seq(s: &SqlStore) -> StoreResult<i64> {
-    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&s.pool).await?;
+    let rows = read_log(s, sqlx::query("SELECT MAX(seq) AS seq FROM events")).await?;
+    let seq: Option<i64> = match rows.first() {
+        Some(row) => col(row, "seq")?,
+        None => None,
+    };
     Ok(seq.unwrap_or(0))
 }
 

@@ -856,14 +856,15 @@ pub(crate) async fn insert_event(
         return pending.event(workspace_id, kind, access, user_id, payload, now);
     }
     let access_json = access_json(&access)?;
-    // PostgreSQL: sequence values are taken at insert time but become visible at commit;
-    // serialising event-writing transactions makes seq order equal commit order, so a client
-    // resuming after seq N can never miss an event with a smaller seq that committed later. The
-    // lock is held until COMMIT, so it is taken in the same statement as the insert (one round
-    // trip less while every other writer waits); the lock is taken before the seq is.
+    // PostgreSQL: sequence values are taken at insert time but become visible at commit, and
+    // transactions commit in any order. Each holds the log lock shared from before it takes a
+    // seq until its COMMIT (taken in the insert statement itself, before the seq); readers of
+    // the log take it exclusively (`jobs::read_log`), so a client resuming after seq N never
+    // misses an event with a smaller seq that committed later, while writers still commit
+    // side by side (their WAL flushes shared) instead of one at a time.
     let sql = if c.backend_name() == "PostgreSQL" {
         "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock(7244002)::text AS locked) AS l \
+         SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock_shared(7244002)::text AS locked) AS l \
          WHERE l.locked IS NOT NULL RETURNING seq"
     } else {
         "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq"

@@ -327,16 +327,20 @@ async fn log_followers_never_skip_events(store: Arc<dyn Store>) {
     let follower = {
         let (store, done, ws) = (store.clone(), done.clone(), w.ws);
         tokio::spawn(async move {
-            let (mut cursor, mut seen) = (start, Vec::new());
+            // `highs`: each last seq the store reported, with how many events had been read
+            // after it was reported (a new operator connection starts at the last seq).
+            let (mut cursor, mut seen, mut highs) = (start, Vec::new(), Vec::new());
             loop {
                 let finished = done.load(Ordering::SeqCst);
+                let high = store.last_event_seq().await.expect("last seq");
                 let page = store.events_since(ws, cursor, 1000).await.expect("follow");
                 for e in &page {
                     seen.push(e.seq);
                     cursor = e.seq;
                 }
+                highs.push((high, seen.len()));
                 if finished && page.is_empty() {
-                    return seen;
+                    return (seen, highs);
                 }
                 tokio::task::yield_now().await;
             }
@@ -356,10 +360,14 @@ async fn log_followers_never_skip_events(store: Arc<dyn Store>) {
         t.await.expect("writer");
     }
     done.store(true, Ordering::SeqCst);
-    let seen = follower.await.expect("follower");
+    let (seen, highs) = follower.await.expect("follower");
     let all: Vec<i64> = store.events_since(w.ws, start, 10_000).await.expect("log").iter().map(|e| e.seq).collect();
     assert_eq!(all.len(), 8 * 25 * 2, "message.created and conversation.created/updated for each");
     assert_eq!(seen, all, "the follower skipped events");
+    for (high, read) in highs {
+        let below = all.iter().filter(|s| **s <= high).count();
+        assert!(below <= read, "an event at or below the last seq {high} became visible after it was reported");
+    }
 }
 
 /// What a message does to each status: (status before, kind, status after, new attention).
