@@ -263,10 +263,24 @@ pub(crate) struct NewRow<'a> {
     pub now: Millis,
 }
 
-pub(crate) const INSERT_MESSAGE_SQL: &str = "INSERT INTO messages (workspace_id, conversation_id, attention_id, \
-     channel_id, kind, author_type, author_id, author_name, text, reply_to, client_msg_id, provider_id, status, hidden, \
-     created_at, updated_at, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
-     ON CONFLICT DO NOTHING RETURNING id";
+/// The insert of a message, bound to [`message_args`]; with an id column and value first when
+/// the id was reserved beforehand.
+macro_rules! insert_message_sql {
+    ($id_column:literal, $id_value:literal) => {
+        concat!(
+            "INSERT INTO messages (",
+            $id_column,
+            "workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, author_name, \
+             text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at, event_data) VALUES (",
+            $id_value,
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) ON CONFLICT DO NOTHING RETURNING id"
+        )
+    };
+}
+
+pub(crate) const INSERT_MESSAGE_SQL: &str = insert_message_sql!("", "");
+/// PostgreSQL, with the id reserved beforehand: [`message_args`] and then the id (`$17`).
+const INSERT_MESSAGE_WITH_ID_SQL: &str = insert_message_sql!("id, ", "$17, ");
 
 fn message_args(r: &NewRow<'_>) -> Vec<Arg> {
     vec![
@@ -718,22 +732,48 @@ struct Prefetched {
     conversation: Option<Conversation>,
 }
 
+/// The columns of [`Prefetched`] (from `channels ch`, `contact_identities i`, `contacts k` and
+/// `conversations c`), bound to (channel id, provider message id).
+fn prefetch_columns() -> String {
+    format!(
+        "CAST(CASE WHEN EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 \
+         AND kind = 'inbound') THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
+         ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
+         ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
+         i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
+         i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
+         {CONVERSATION_COLUMNS}"
+    )
+}
+
 /// The statement of [`Prefetched`], bound to (channel id, provider message id, external id).
 fn prefetch_sql() -> &'static str {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 AND kind = 'inbound') \
-             AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
-             ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
-             ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
-             i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
-             i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
-             {CONVERSATION_COLUMNS} \
-             FROM channels ch \
+            "SELECT {} FROM channels ch \
              LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = $3 \
              LEFT JOIN contacts k ON k.id = i.contact_id \
              LEFT JOIN conversations c ON c.identity_id = i.id \
-             WHERE ch.id = $1"
+             WHERE ch.id = $1",
+            prefetch_columns()
+        )
+    });
+    SQL.as_str()
+}
+
+/// PostgreSQL, for a known sender with a conversation: [`prefetch_sql`]'s columns with the
+/// identity and the conversation row-locked (in that order, as [`ingest_tx`] locks them), and
+/// an id reserved for the message (`next_message_id`). No row for a new sender.
+fn prefetch_locked_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, nextval('messages_id_seq') AS next_message_id FROM contact_identities i \
+             JOIN conversations c ON c.identity_id = i.id \
+             JOIN channels ch ON ch.id = i.channel_id \
+             LEFT JOIN contacts k ON k.id = i.contact_id \
+             WHERE i.channel_id = $1 AND i.external_id = $3 \
+             FOR UPDATE OF i, c",
+            prefetch_columns()
         )
     });
     SQL.as_str()
@@ -826,8 +866,7 @@ fn ingest_fast(
     pending: &mut PendingEvents,
 ) -> Option<StoreResult<Written<Ingested>>> {
     let (msg, extra) = (&r.msg, &r.extra);
-    let quotes = extra.reply_to_provider_id.as_deref().is_some_and(|p| !p.is_empty());
-    if !msg.attachment_ids.is_empty() || extra.profile.is_some() || quotes || msg.is_group {
+    if !plain_text(msg, extra) {
         return None;
     }
     let params = rusqlite::params![msg.channel_id, msg.provider_message_id, msg.contact.external_id];
@@ -839,9 +878,7 @@ fn ingest_fast(
     let ch = &p.channel;
     match (p.identity, p.conversation) {
         (Some((identity, Some((contact_name, false)))), Some(conv)) => {
-            let open = conv.attention_id.is_some()
-                && lifecycle::on_message(Some(conv.status), MessageKind::Inbound) == OnMessage::Keep;
-            open.then(|| ingest_fast_known(conn, pending, r, ch, identity, contact_name, conv))
+            keeps_attention(&conv).then(|| ingest_fast_known(conn, pending, r, ch, identity, contact_name, conv))
         }
         (None, None) if ch.routing_mode == RoutingMode::Manual && ch.kind != ChannelKind::Telegram => {
             let name = sender_name(msg);
@@ -851,6 +888,17 @@ fn ingest_fast(
         }
         _ => None,
     }
+}
+
+/// A text message of one sender, without attachments, profile or quote: what the fast paths take.
+fn plain_text(msg: &InboundMessage, extra: &InboundExtra) -> bool {
+    let quotes = extra.reply_to_provider_id.as_deref().is_some_and(|p| !p.is_empty());
+    msg.attachment_ids.is_empty() && extra.profile.is_none() && !quotes && !msg.is_group
+}
+
+/// Whether an inbound message finds the conversation's attention open and keeps it.
+fn keeps_attention(conv: &Conversation) -> bool {
+    conv.attention_id.is_some() && lifecycle::on_message(Some(conv.status), MessageKind::Inbound) == OnMessage::Keep
 }
 
 /// The name the sender gave, if any.
@@ -1011,6 +1059,92 @@ fn after_inbound(conv: &mut Conversation, message: &Message, ch: &ChannelRules, 
     conv.last_activity_at = now;
 }
 
+/// PostgreSQL's fast path, for its commonest case: a known sender writing text into its open
+/// conversation, in four round trips instead of a dozen or so (every statement is one, and
+/// PostgreSQL's work per statement is most of an inbound message's cost): BEGIN, one statement
+/// that reads and row-locks what [`ingest_tx`] would and reserves the message's id, one that
+/// writes the message, the conversation, its auto-close job and the events, and COMMIT (plus
+/// the assignee's notification when there is one). The rows and events are those of
+/// [`ingest_fast_message`]. Anything else answers None having written nothing, and
+/// [`ingest_tx`] goes on in the same transaction, holding the same locks.
+async fn ingest_pg_known(
+    c: &mut AnyConnection,
+    msg: &InboundMessage,
+    extra: &InboundExtra,
+    now: Millis,
+) -> StoreResult<Option<Written<Ingested>>> {
+    if !plain_text(msg, extra) {
+        return Ok(None);
+    }
+    let Some(row) = sqlx::query(prefetch_locked_sql())
+        .bind(msg.channel_id)
+        .bind(msg.provider_message_id.as_str())
+        .bind(msg.contact.external_id.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let p = prefetched_from_row(&row)?;
+    let message_id: Id = col(&row, "next_message_id")?;
+    let ch = &p.channel;
+    let (Some((identity, Some((contact_name, false)))), Some(mut conv)) = (p.identity, p.conversation) else {
+        return Ok(None);
+    };
+    let renamed = given_name(msg).is_some_and(|n| n != identity.name);
+    if p.duplicate || !ch.active || renamed || !keeps_attention(&conv) {
+        return Ok(None);
+    }
+    let workspace_id = ch.workspace_id;
+    let author = inbound_author(extra, &identity, Some(contact_name));
+    let row = inbound_row(&conv, &author, msg, None, false, now);
+    let mut message_args = message_args(&row);
+    message_args.push(message_id.into());
+    let message = inserted_message(row, message_id);
+    after_inbound(&mut conv, &message, ch, now);
+    let notification = match conv.assignee_id {
+        Some(assignee) => {
+            let text = conv.last_message_preview.clone().unwrap_or_default();
+            Some(notify(c, new_notification(workspace_id, assignee, "new_message", conv.id, text, now)).await?)
+        }
+        None => None,
+    };
+    // An attention kept: access is what it was (no removal).
+    let access = Some(conv.access());
+    let event = |kind: &str, access, user_id, payload| Event {
+        seq: 0,
+        workspace_id,
+        kind: kind.to_string(),
+        access,
+        user_id,
+        payload,
+        created_at: now,
+    };
+    let mut events = vec![
+        event("message.created", access.clone(), None, to_json(&message)?),
+        event("conversation.updated", access, None, to_json(&conv)?),
+    ];
+    if let Some(n) = &notification {
+        events.push(event("notification.created", None, Some(n.user_id), to_json(n)?));
+    }
+    let mut q = Sql::new("WITH m AS (");
+    q.embed(INSERT_MESSAGE_WITH_ID_SQL, message_args).push("), u AS (");
+    q.embed(SAVE_CONVERSATION_SQL, conversation_args(&conv)).push("), ");
+    if let Some((sql, args)) = auto_close_statement(&conv, ch) {
+        q.push("j AS (").embed(sql, args).push("), ");
+    }
+    push_events_cte(&mut q, &events)?;
+    q.push(" SELECT (SELECT id FROM m) AS message_id, (SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e) AS seqs");
+    let written = q.query().fetch_one(&mut *c).await?;
+    // A concurrent delivery of the same message committed while this one waited for the locks:
+    // the transaction is rolled back and the caller answers with the stored one.
+    if col::<Option<Id>>(&written, "message_id")?.is_none() {
+        return Err(StoreError::Conflict("duplicate_inbound".into()));
+    }
+    set_event_seqs(&mut events, col(&written, "seqs")?)?;
+    Ok(Some(Written { value: Ingested { message, conversation: conv, duplicate: false }, events }))
+}
+
 async fn ingest_tx(
     c: &mut AnyConnection,
     dialect: Dialect,
@@ -1018,6 +1152,11 @@ async fn ingest_tx(
     extra: InboundExtra,
     now: Millis,
 ) -> StoreResult<Written<Ingested>> {
+    if dialect == Dialect::Postgres
+        && let Some(done) = ingest_pg_known(c, &msg, &extra, now).await?
+    {
+        return Ok(done);
+    }
     // SQLite reads it all in one statement; PostgreSQL reads (and row-locks) step by step.
     // `known_conversation`: Some(the identity's conversation) when already read.
     let (duplicate, known_channel, known_identity, known_conversation) = match dialect {

@@ -765,6 +765,25 @@ impl Sql {
         }
         self.push(")")
     }
+    /// Appends a statement written with its own placeholders (`$1`...), renumbered to follow
+    /// those already here, bound to `args` (one value per placeholder number).
+    pub fn embed(&mut self, sql: &str, args: Vec<Arg>) -> &mut Self {
+        let offset = self.args.len();
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            self.text.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            match rest[..digits].parse::<usize>() {
+                Ok(n) => self.text.push_str(&(n + offset).to_string()),
+                Err(_) => self.text.push_str(&rest[..digits]),
+            }
+            rest = &rest[digits..];
+        }
+        self.text.push_str(rest);
+        self.args.extend(args);
+        self
+    }
     /// The statement with its arguments bound, ready to run.
     pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
         query_with(self.text.as_str(), &self.args)
@@ -879,6 +898,41 @@ pub(crate) async fn insert_event(
         .fetch_one(&mut *c)
         .await?;
     Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now })
+}
+
+/// Appends `e AS (INSERT INTO events ...)`, a common table expression writing `events` (their
+/// seqs not yet known) in their order, under the log lock like [`insert_event`]: PostgreSQL only.
+/// The seqs come back from `SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e`, for
+/// [`set_event_seqs`].
+pub(crate) fn push_events_cte(q: &mut Sql, events: &[Event]) -> StoreResult<()> {
+    q.push(
+        "e AS (INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
+            SELECT v.w, v.k, v.a, v.u, v.p, v.t FROM (VALUES ",
+    );
+    for (i, e) in events.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(i as i64).push("::bigint, ").bind(e.workspace_id).push("::bigint, ").bind(e.kind.as_str());
+        q.push("::text, ").bind(access_json(&e.access)?).push("::text, ").bind(e.user_id).push("::bigint, ");
+        q.bind(e.payload.to_string()).push("::text, ").bind(e.created_at).push("::bigint)");
+    }
+    q.push(&format!(
+        ") AS v(o, w, k, a, u, p, t), (SELECT pg_advisory_xact_lock_shared({})::text AS locked) AS l \
+         WHERE l.locked IS NOT NULL ORDER BY v.o RETURNING seq)",
+        jobs::LOG_LOCK
+    ));
+    Ok(())
+}
+
+/// Gives `events` the seqs [`push_events_cte`] wrote them with (ascending, in their order).
+pub(crate) fn set_event_seqs(events: &mut [Event], seqs: Option<String>) -> StoreResult<()> {
+    let seqs: Vec<i64> = seqs.unwrap_or_default().split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    if seqs.len() != events.len() {
+        return Err(StoreError::Database(format!("{} events written, {} expected", seqs.len(), events.len())));
+    }
+    for (e, seq) in events.iter_mut().zip(seqs) {
+        e.seq = seq;
+    }
+    Ok(())
 }
 
 pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<serde_json::Value> {
