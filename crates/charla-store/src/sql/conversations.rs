@@ -263,24 +263,10 @@ pub(crate) struct NewRow<'a> {
     pub now: Millis,
 }
 
-/// The insert of a message, bound to [`message_args`]; with an id column and value first when
-/// the id was reserved beforehand.
-macro_rules! insert_message_sql {
-    ($id_column:literal, $id_value:literal) => {
-        concat!(
-            "INSERT INTO messages (",
-            $id_column,
-            "workspace_id, conversation_id, attention_id, channel_id, kind, author_type, author_id, author_name, \
-             text, reply_to, client_msg_id, provider_id, status, hidden, created_at, updated_at, event_data) VALUES (",
-            $id_value,
-            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) ON CONFLICT DO NOTHING RETURNING id"
-        )
-    };
-}
-
-pub(crate) const INSERT_MESSAGE_SQL: &str = insert_message_sql!("", "");
-/// PostgreSQL, with the id reserved beforehand: [`message_args`] and then the id (`$17`).
-const INSERT_MESSAGE_WITH_ID_SQL: &str = insert_message_sql!("id, ", "$17, ");
+pub(crate) const INSERT_MESSAGE_SQL: &str = "INSERT INTO messages (workspace_id, conversation_id, attention_id, \
+     channel_id, kind, author_type, author_id, author_name, text, reply_to, client_msg_id, provider_id, status, hidden, \
+     created_at, updated_at, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
+     ON CONFLICT DO NOTHING RETURNING id";
 
 fn message_args(r: &NewRow<'_>) -> Vec<Arg> {
     vec![
@@ -732,49 +718,111 @@ struct Prefetched {
     conversation: Option<Conversation>,
 }
 
-/// The columns of [`Prefetched`] (from `channels ch`, `contact_identities i`, `contacts k` and
-/// `conversations c`), bound to (channel id, provider message id).
-fn prefetch_columns() -> String {
-    format!(
-        "CAST(CASE WHEN EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND provider_id = $2 \
-         AND kind = 'inbound') THEN 1 ELSE 0 END AS BIGINT) AS duplicate, ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, ch.routing_mode AS ch_routing_mode, \
-         ch.max_message_length AS ch_max_message_length, ch.auto_close_after_secs AS ch_auto_close_after_secs, \
-         ch.response_time_limit_secs AS ch_response_time_limit_secs, ch.active AS ch_active, \
-         i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, i.external_id AS i_external_id, \
-         i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, k.blocked AS k_blocked, \
-         {CONVERSATION_COLUMNS}"
-    )
-}
+/// Whether the message is a duplicate, bound to (channel id, provider message id).
+const DUPLICATE_COLUMN: &str = "CAST(CASE WHEN EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 \
+     AND provider_id = $2 AND kind = 'inbound') THEN 1 ELSE 0 END AS BIGINT) AS duplicate";
+
+/// The channel's rules, from `channels ch`.
+const PREFETCH_CHANNEL_COLUMNS: &str = "ch.workspace_id AS ch_workspace_id, ch.kind AS ch_kind, \
+     ch.routing_mode AS ch_routing_mode, ch.max_message_length AS ch_max_message_length, \
+     ch.auto_close_after_secs AS ch_auto_close_after_secs, ch.response_time_limit_secs AS ch_response_time_limit_secs, \
+     ch.active AS ch_active";
+
+/// The identity and its contact's name and blocked flag, from `contact_identities i` and
+/// `contacts k`.
+const PREFETCH_IDENTITY_COLUMNS: &str = "i.id AS i_id, i.workspace_id AS i_workspace_id, i.channel_id AS i_channel_id, \
+     i.external_id AS i_external_id, i.contact_id AS i_contact_id, i.name AS i_name, k.name AS k_name, \
+     k.blocked AS k_blocked";
 
 /// The statement of [`Prefetched`], bound to (channel id, provider message id, external id).
 fn prefetch_sql() -> &'static str {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT {} FROM channels ch \
+            "SELECT {DUPLICATE_COLUMN}, {PREFETCH_CHANNEL_COLUMNS}, {PREFETCH_IDENTITY_COLUMNS}, {CONVERSATION_COLUMNS} \
+             FROM channels ch \
              LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = $3 \
              LEFT JOIN contacts k ON k.id = i.contact_id \
              LEFT JOIN conversations c ON c.identity_id = i.id \
-             WHERE ch.id = $1",
-            prefetch_columns()
+             WHERE ch.id = $1"
         )
     });
     SQL.as_str()
 }
 
-/// PostgreSQL, for a known sender with a conversation: [`prefetch_sql`]'s columns with the
-/// identity and the conversation row-locked (in that order, as [`ingest_tx`] locks them), and
-/// an id reserved for the message (`next_message_id`). No row for a new sender.
+/// PostgreSQL: [`prefetch_sql`]'s columns with a known sender's identity and conversation
+/// row-locked (in that order, as [`ingest_tx`] locks them; a sender without both reads as
+/// new), and ids reserved for what the message will insert: its own (`next_message_id`) and,
+/// for a new sender, its contact, identity, conversation and attention.
 fn prefetch_locked_sql() -> &'static str {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let reserve =
+            |table: &str| format!("CASE WHEN x.i_id IS NULL THEN nextval('{table}_id_seq') END AS next_{table}_id");
         format!(
-            "SELECT {}, nextval('messages_id_seq') AS next_message_id FROM contact_identities i \
-             JOIN conversations c ON c.identity_id = i.id \
-             JOIN channels ch ON ch.id = i.channel_id \
-             LEFT JOIN contacts k ON k.id = i.contact_id \
-             WHERE i.channel_id = $1 AND i.external_id = $3 \
-             FOR UPDATE OF i, c",
-            prefetch_columns()
+            "SELECT {DUPLICATE_COLUMN}, {PREFETCH_CHANNEL_COLUMNS}, x.*, nextval('messages_id_seq') AS next_message_id, \
+             {}, {}, {}, {} FROM channels ch LEFT JOIN LATERAL (\
+               SELECT {PREFETCH_IDENTITY_COLUMNS}, {CONVERSATION_COLUMNS} FROM contact_identities i \
+               JOIN conversations c ON c.identity_id = i.id LEFT JOIN contacts k ON k.id = i.contact_id \
+               WHERE i.channel_id = ch.id AND i.external_id = $3 FOR UPDATE OF i, c) x ON true \
+             WHERE ch.id = $1",
+            reserve("contacts"),
+            reserve("contact_identities"),
+            reserve("conversations"),
+            reserve("attentions"),
         )
+    });
+    SQL.as_str()
+}
+
+/// `INSERT INTO t (columns) VALUES (values) rest` with an id reserved beforehand, bound after
+/// the statement's own arguments (its placeholder is one past theirs): `INSERT INTO t (id,
+/// columns) VALUES ($n, values) rest`; with `from`, inserted once for each row of that table
+/// expression: `INSERT INTO t (id, columns) SELECT $n, values FROM from rest`.
+fn with_reserved_id(sql: &str, from: Option<&str>) -> String {
+    let n = sql
+        .split('$')
+        .skip(1)
+        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    const VALUES: &str = " VALUES (";
+    let (Some(open), Some(values)) = (sql.find('('), sql.find(VALUES)) else {
+        return sql.to_string();
+    };
+    let list = values + VALUES.len();
+    let mut depth = 1;
+    let close = sql[list..]
+        .char_indices()
+        .find(|(_, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        })
+        .map_or(sql.len(), |(i, _)| list + i);
+    let (columns, values_list, rest) = (&sql[open + 1..values], &sql[list..close], sql.get(close + 1..).unwrap_or(""));
+    let head = &sql[..=open];
+    match from {
+        Some(from) => format!("{head}id, {columns} SELECT ${n}, {values_list} FROM {from}{rest}"),
+        None => format!("{head}id, {columns} VALUES (${n}, {values_list}){rest}"),
+    }
+}
+
+/// PostgreSQL: a new conversation inserted as it is once its first message is in (the values
+/// [`SAVE_CONVERSATION_SQL`] would write, [`conversation_args`], then `workspace_id`,
+/// `channel_id`, `identity_id`, `is_group` and `created_at`).
+fn insert_saved_conversation_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let set = SAVE_CONVERSATION_SQL.split_once(" SET ").map_or("", |(_, s)| s);
+        let (assignments, id) = set.split_once(" WHERE ").unwrap_or((set, ""));
+        let mut columns: Vec<&str> =
+            assignments.split(',').filter_map(|a| a.split('=').next()).map(str::trim).collect();
+        columns.push(id.split('=').next().unwrap_or("id").trim());
+        columns.extend(["workspace_id", "channel_id", "identity_id", "is_group", "created_at"]);
+        let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        format!("INSERT INTO conversations ({}) VALUES ({})", columns.join(", "), values.join(", "))
     });
     SQL.as_str()
 }
@@ -1059,14 +1107,15 @@ fn after_inbound(conv: &mut Conversation, message: &Message, ch: &ChannelRules, 
     conv.last_activity_at = now;
 }
 
-/// PostgreSQL's fast path, for its commonest case: a known sender writing text into its open
+/// PostgreSQL's fast path, for its commonest cases: a known sender writing text into its open
 /// conversation, in four round trips instead of a dozen or so (every statement is one, and
 /// PostgreSQL's work per statement is most of an inbound message's cost): BEGIN, one statement
 /// that reads and row-locks what [`ingest_tx`] would and reserves the message's id, one that
 /// writes the message, the conversation, its auto-close job and the events, and COMMIT (plus
-/// the assignee's notification when there is one). The rows and events are those of
-/// [`ingest_fast_message`]. Anything else answers None having written nothing, and
-/// [`ingest_tx`] goes on in the same transaction, holding the same locks.
+/// the assignee's notification when there is one); and a new sender of a channel routed by hand
+/// in five ([`ingest_pg_new`]). The rows and events are those of [`ingest_fast`]. Anything else
+/// answers None having written nothing, and [`ingest_tx`] goes on in the same transaction,
+/// holding the same locks.
 async fn ingest_pg_known(
     c: &mut AnyConnection,
     msg: &InboundMessage,
@@ -1083,16 +1132,24 @@ async fn ingest_pg_known(
         .fetch_optional(&mut *c)
         .await?
     else {
-        return Ok(None);
+        return Ok(None); // no such channel: the general path says so
     };
     let p = prefetched_from_row(&row)?;
     let message_id: Id = col(&row, "next_message_id")?;
     let ch = &p.channel;
-    let (Some((identity, Some((contact_name, false)))), Some(mut conv)) = (p.identity, p.conversation) else {
+    if p.duplicate || !ch.active {
         return Ok(None);
+    }
+    let (identity, conv) = match (p.identity, p.conversation) {
+        (Some((identity, Some((contact_name, false)))), Some(conv)) => ((identity, contact_name), conv),
+        (None, None) if ch.routing_mode == RoutingMode::Manual && ch.kind != ChannelKind::Telegram => {
+            return ingest_pg_new(c, msg, extra, ch, &row, now).await;
+        }
+        _ => return Ok(None),
     };
+    let ((identity, contact_name), mut conv) = (identity, conv);
     let renamed = given_name(msg).is_some_and(|n| n != identity.name);
-    if p.duplicate || !ch.active || renamed || !keeps_attention(&conv) {
+    if renamed || !keeps_attention(&conv) {
         return Ok(None);
     }
     let workspace_id = ch.workspace_id;
@@ -1127,13 +1184,29 @@ async fn ingest_pg_known(
     if let Some(n) = &notification {
         events.push(event("notification.created", None, Some(n.user_id), to_json(n)?));
     }
-    let mut q = Sql::new("WITH m AS (");
-    q.embed(INSERT_MESSAGE_WITH_ID_SQL, message_args).push("), u AS (");
+    let mut q = Sql::new("WITH u AS (");
     q.embed(SAVE_CONVERSATION_SQL, conversation_args(&conv)).push("), ");
-    if let Some((sql, args)) = auto_close_statement(&conv, ch) {
+    write_pg_message(c, q, message_args, &conv, ch, &mut events).await?;
+    Ok(Some(Written { value: Ingested { message, conversation: conv, duplicate: false }, events }))
+}
+
+/// The end of both PostgreSQL fast paths: `q` (the start of a WITH list) goes on with the
+/// message (`message_args` with its reserved id), the auto-close job and the events, and runs.
+async fn write_pg_message(
+    c: &mut AnyConnection,
+    mut q: Sql,
+    message_args: Vec<Arg>,
+    conv: &Conversation,
+    ch: &ChannelRules,
+    events: &mut [Event],
+) -> StoreResult<()> {
+    static INSERT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_reserved_id(INSERT_MESSAGE_SQL, None));
+    q.push("m AS (").embed(&INSERT, message_args).push("), ");
+    if let Some((sql, args)) = auto_close_statement(conv, ch) {
         q.push("j AS (").embed(sql, args).push("), ");
     }
-    push_events_cte(&mut q, &events)?;
+    push_events_cte(&mut q, events)?;
     q.push(" SELECT (SELECT id FROM m) AS message_id, (SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e) AS seqs");
     let written = q.query().fetch_one(&mut *c).await?;
     // A concurrent delivery of the same message committed while this one waited for the locks:
@@ -1141,7 +1214,113 @@ async fn ingest_pg_known(
     if col::<Option<Id>>(&written, "message_id")?.is_none() {
         return Err(StoreError::Conflict("duplicate_inbound".into()));
     }
-    set_event_seqs(&mut events, col(&written, "seqs")?)?;
+    set_event_seqs(events, col(&written, "seqs")?)
+}
+
+/// [`ingest_pg_known`] for a new sender of a channel routed by hand (what [`ingest_fast_new`]
+/// does on SQLite), with the ids the locking read reserved: one statement inserts the identity
+/// and, if the identity was new, its contact; a sender another transaction has just created
+/// answers None, having written nothing. A second inserts the conversation as it ends up, its
+/// attention, the message, the job and the events. (The conversation's search copy is filled
+/// by its insert trigger from the contact and identity, written by the statement before.)
+async fn ingest_pg_new(
+    c: &mut AnyConnection,
+    msg: &InboundMessage,
+    extra: &InboundExtra,
+    ch: &ChannelRules,
+    row: &sqlx::any::AnyRow,
+    now: Millis,
+) -> StoreResult<Option<Written<Ingested>>> {
+    static IDENTITY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_reserved_id(INSERT_IDENTITY_SQL, None));
+    static CONTACT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_reserved_id(super::directory::INSERT_CONTACT_SQL, Some("i")));
+    static ATTENTION: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_reserved_id(INSERT_ATTENTION_SQL, None));
+    let reserved = |name: &str| -> StoreResult<Id> {
+        col::<Option<Id>>(row, name)?.ok_or_else(|| StoreError::Database(format!("{name} was not reserved")))
+    };
+    let workspace_id = ch.workspace_id;
+    let (mut contact, mut contact_args) =
+        super::directory::new_contact(workspace_id, sender_name(msg), new_sender_patch(msg, ch), now)?;
+    contact.id = reserved("next_contacts_id")?;
+    contact_args.push(contact.id.into());
+    let identity = ContactIdentity {
+        id: reserved("next_contact_identities_id")?,
+        workspace_id,
+        channel_id: msg.channel_id,
+        external_id: msg.contact.external_id.clone(),
+        contact_id: Some(contact.id),
+        name: contact.name.clone(),
+    };
+    let mut identity_args = identity_args(&identity);
+    identity_args.push(identity.id.into());
+    let mut q = Sql::new("WITH i AS (");
+    q.embed(&IDENTITY, identity_args).push("), k AS (").embed(&CONTACT, contact_args);
+    q.push(") SELECT (SELECT id FROM i) AS identity_id");
+    if col::<Option<Id>>(&q.query().fetch_one(&mut *c).await?, "identity_id")?.is_none() {
+        return Ok(None);
+    }
+
+    let mut conv = Conversation {
+        id: reserved("next_conversations_id")?,
+        workspace_id,
+        channel_id: msg.channel_id,
+        identity_id: identity.id,
+        contact_id: identity.contact_id,
+        is_group: msg.is_group,
+        status: Status::Closed,
+        attention_id: None,
+        assignee_id: None,
+        team_id: None,
+        snoozed_until: None,
+        unanswered: false,
+        no_reply_needed: false,
+        waiting_since: None,
+        due_at: None,
+        owned_by_bot: false,
+        last_message_id: None,
+        last_message_preview: None,
+        last_message_author: None,
+        last_inbound_at: None,
+        last_activity_at: now,
+        created_at: now,
+    };
+    set_answering(&mut conv, Answering::default(), ch);
+    let attention = reserved("next_attentions_id")?;
+    let mut attention_args = attention_args(&conv, Status::Open, None, None, now);
+    attention_args.push(attention.into());
+    opened(&mut conv, attention, None, None);
+    let message_id: Id = col(row, "next_message_id")?;
+    let author = inbound_author(extra, &identity, Some(contact.name));
+    let message_row = inbound_row(&conv, &author, msg, None, false, now);
+    let mut message_args = message_args(&message_row);
+    message_args.push(message_id.into());
+    let message = inserted_message(message_row, message_id);
+    after_inbound(&mut conv, &message, ch, now);
+    let access = Some(conv.access());
+    let event = |kind: &str, payload| Event {
+        seq: 0,
+        workspace_id,
+        kind: kind.to_string(),
+        access: access.clone(),
+        user_id: None,
+        payload,
+        created_at: now,
+    };
+    let mut events = vec![event("conversation.created", to_json(&conv)?), event("message.created", to_json(&message)?)];
+    let mut conversation_args = conversation_args(&conv);
+    conversation_args.extend([
+        workspace_id.into(),
+        conv.channel_id.into(),
+        conv.identity_id.into(),
+        conv.is_group.into(),
+        conv.created_at.into(),
+    ]);
+    let mut q = Sql::new("WITH c AS (");
+    q.embed(insert_saved_conversation_sql(), conversation_args).push("), a AS (");
+    q.embed(&ATTENTION, attention_args).push("), ");
+    write_pg_message(c, q, message_args, &conv, ch, &mut events).await?;
     Ok(Some(Written { value: Ingested { message, conversation: conv, duplicate: false }, events }))
 }
 
@@ -2389,5 +2568,29 @@ mod tests {
         assert_eq!(preview("", std::slice::from_ref(&att)), Some("photo.jpg".into()));
         assert_eq!(preview(" ", &[]), None);
         assert_eq!(preview(&"ж".repeat(300), &[]).map(|p| p.chars().count()), Some(PREVIEW_CHARS));
+    }
+
+    #[test]
+    fn reserved_ids_go_first_and_bind_last() {
+        assert_eq!(
+            with_reserved_id("INSERT INTO t (a, b) VALUES ($1, lower($2)) ON CONFLICT DO NOTHING RETURNING id", None),
+            "INSERT INTO t (id, a, b) VALUES ($3, $1, lower($2)) ON CONFLICT DO NOTHING RETURNING id"
+        );
+        assert_eq!(
+            with_reserved_id("INSERT INTO t (a, b, c) VALUES ($1, 0, $2) RETURNING id", Some("i")),
+            "INSERT INTO t (id, a, b, c) SELECT $3, $1, 0, $2 FROM i RETURNING id"
+        );
+        let mut q = Sql::new("WITH x AS (");
+        q.bind(7).push("), y AS (").embed("SELECT $1, $2, $1, $10", vec![1.into(), 2.into()]).push(")");
+        assert_eq!(q.text, "WITH x AS ($1), y AS (SELECT $2, $3, $2, $11)");
+        assert_eq!(q.args.len(), 3);
+    }
+
+    #[test]
+    fn a_new_conversation_is_inserted_with_what_saving_it_writes() {
+        let sql = insert_saved_conversation_sql();
+        assert!(sql.starts_with("INSERT INTO conversations (contact_id, status, attention_id, assignee_id,"));
+        assert!(sql.contains("last_activity_at, id, workspace_id, channel_id, identity_id, is_group, created_at)"));
+        assert!(sql.ends_with("$21, $22)"));
     }
 }
