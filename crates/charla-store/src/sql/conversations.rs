@@ -1178,7 +1178,7 @@ async fn ingest_pg_known(
         created_at: now,
     };
     let mut events = vec![
-        event("message.created", access.clone(), None, to_json(&message)?),
+        event("message.created", access, None, to_json(&message)?),
         event("conversation.updated", access, None, to_json(&conv)?),
     ];
     if let Some(n) = &notification {
@@ -1303,7 +1303,7 @@ async fn ingest_pg_new(
         seq: 0,
         workspace_id,
         kind: kind.to_string(),
-        access: access.clone(),
+        access,
         user_id: None,
         payload,
         created_at: now,
