@@ -31,13 +31,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use charla_core::access::Viewer;
 use charla_core::{Id, Presence};
-use charla_store::{ConversationFilter, Event, SectionCounts, StoreError};
+use charla_store::{ConversationFilter, Event, SectionCounts, StoreError, StoreResult};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -239,6 +239,8 @@ impl Connection {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let counts_timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(counts_timer);
+        // The counters' query runs in a task of its own: events keep flowing while it runs.
+        let mut counts_query: Option<oneshot::Receiver<StoreResult<SectionCounts>>> = None;
         loop {
             if let Some(due) = self.counts_due
                 && counts_timer.deadline() != due
@@ -266,7 +268,13 @@ impl Connection {
                     self.send(socket, Message::Ping(Default::default())).await?;
                     self.unanswered_pings += 1;
                 }
-                _ = &mut counts_timer, if self.counts_due.is_some() => self.send_counts(socket).await?,
+                _ = &mut counts_timer, if self.counts_due.is_some() && counts_query.is_none() => {
+                    counts_query = Some(self.query_counts());
+                }
+                counts = async { counts_query.as_mut().expect("guarded").await }, if counts_query.is_some() => {
+                    counts_query = None;
+                    self.send_counts(socket, counts).await?;
+                }
             }
         }
     }
@@ -398,16 +406,32 @@ impl Connection {
         }
     }
 
-    async fn send_counts(&mut self, socket: &mut WebSocket) -> Flow {
+    /// Starts reading the counters (on PostgreSQL at millions of conversations, a query of tens
+    /// of milliseconds: awaited here, it held back every event arriving meanwhile).
+    fn query_counts(&mut self) -> oneshot::Receiver<StoreResult<SectionCounts>> {
         self.counts_due = None;
         self.counts_sent_at = Some(Instant::now());
-        let filter = ConversationFilter { limit: 1, ..Default::default() };
-        let counts = match self.state.store.list_conversations(&self.viewer, filter).await {
-            Ok(page) => page.counts,
-            Err(e) => {
+        let (tx, rx) = oneshot::channel();
+        let (store, viewer) = (self.state.store.clone(), self.viewer.clone());
+        tokio::spawn(async move {
+            let filter = ConversationFilter { limit: 1, ..Default::default() };
+            let _ = tx.send(store.list_conversations(&viewer, filter).await.map(|page| page.counts));
+        });
+        rx
+    }
+
+    async fn send_counts(
+        &mut self,
+        socket: &mut WebSocket,
+        counts: Result<StoreResult<SectionCounts>, oneshot::error::RecvError>,
+    ) -> Flow {
+        let counts = match counts {
+            Ok(Ok(counts)) => counts,
+            Ok(Err(e)) => {
                 tracing::warn!(user_id = self.user_id, "counts for websocket: {e}");
                 return Ok(());
             }
+            Err(_) => return Ok(()),
         };
         if self.last_counts == Some(counts) {
             return Ok(());
