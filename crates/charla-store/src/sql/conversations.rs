@@ -1207,7 +1207,7 @@ async fn write_pg_message(
         q.push("j AS (").embed(sql, args).push("), ");
     }
     push_events_cte(&mut q, events)?;
-    q.push(" SELECT (SELECT id FROM m) AS message_id, (SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e) AS seqs");
+    q.push(" SELECT (SELECT id FROM m) AS message_id, ").push(EVENT_SEQS_COLUMN);
     let written = q.query().fetch_one(&mut *c).await?;
     // A concurrent delivery of the same message committed while this one waited for the locks:
     // the transaction is rolled back and the caller answers with the stored one.

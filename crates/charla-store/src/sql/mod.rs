@@ -874,36 +874,45 @@ pub(crate) async fn insert_event(
         let mut pending = pending.lock().map_err(|_| StoreError::Database("event buffer poisoned".into()))?;
         return pending.event(workspace_id, kind, access, user_id, payload, now);
     }
-    let access_json = access_json(&access)?;
+    if c.backend_name() == "SQLite" {
+        // Outside the writer's group (before the migrations have made the events table).
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        )
+        .bind(workspace_id)
+        .bind(kind)
+        .bind(access_json(&access)?)
+        .bind(user_id)
+        .bind(payload.to_string())
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await?;
+        return Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now });
+    }
     // PostgreSQL: sequence values are taken at insert time but become visible at commit, and
     // transactions commit in any order. Each holds the log lock shared from before it takes a
     // seq until its COMMIT (taken in the insert statement itself, before the seq); readers of
     // the log take it exclusively (`jobs::read_log`), so a client resuming after seq N never
     // misses an event with a smaller seq that committed later, while writers still commit
     // side by side (their WAL flushes shared) instead of one at a time.
-    let sql = if c.backend_name() == "PostgreSQL" {
-        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock_shared(7244002)::text AS locked) AS l \
-         WHERE l.locked IS NOT NULL RETURNING seq"
-    } else {
-        "INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq"
-    };
-    let seq: i64 = sqlx::query_scalar(sql)
-        .bind(workspace_id)
-        .bind(kind)
-        .bind(access_json)
-        .bind(user_id)
-        .bind(payload.to_string())
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-    Ok(Event { seq, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now })
+    let mut events =
+        [Event { seq: 0, workspace_id, kind: kind.to_string(), access, user_id, payload, created_at: now }];
+    let mut q = Sql::new("WITH ");
+    push_events_cte(&mut q, &events)?;
+    q.push(" SELECT ").push(EVENT_SEQS_COLUMN);
+    let seqs = col(&q.query().fetch_one(&mut *c).await?, "seqs")?;
+    set_event_seqs(&mut events, seqs)?;
+    let [event] = events;
+    Ok(event)
 }
 
+/// The seqs [`push_events_cte`] wrote, for [`set_event_seqs`].
+pub(crate) const EVENT_SEQS_COLUMN: &str = "(SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e) AS seqs";
+
 /// Appends `e AS (INSERT INTO events ...)`, a common table expression writing `events` (their
-/// seqs not yet known) in their order, under the log lock like [`insert_event`]: PostgreSQL only.
-/// The seqs come back from `SELECT string_agg(seq::text, ',' ORDER BY seq) FROM e`, for
-/// [`set_event_seqs`].
+/// seqs not yet known) in their order, under the log lock (see [`insert_event`]): PostgreSQL
+/// only. The seqs come back from [`EVENT_SEQS_COLUMN`], for [`set_event_seqs`].
 pub(crate) fn push_events_cte(q: &mut Sql, events: &[Event]) -> StoreResult<()> {
     q.push(
         "e AS (INSERT INTO events (workspace_id, kind, access, user_id, payload, created_at) \
