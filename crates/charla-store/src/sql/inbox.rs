@@ -321,6 +321,9 @@ enum MessageSource<'a> {
     Keys,
     /// Gathered once for the request (see [`found_in_messages`]).
     Found(&'a str),
+    /// SQLite: every conversation the term matches, people and messages, gathered once for the
+    /// request (see [`gather_hits`]); the whole search condition is membership in it.
+    Hits(&'a str),
     /// The condition looks the matching messages up itself.
     Lookup,
 }
@@ -407,6 +410,12 @@ fn push_filters(
         // In scan mode the unary plus keeps the planner from driving the query from the
         // matches: it walks the sort's index and keeps the rows that match.
         let plus = if search == SearchMode::Driven { "" } else { "+" };
+        if let MessageSource::Hits(ids) = messages {
+            q.push(&format!(" AND {plus}c.id IN (SELECT value FROM json_each("));
+            q.bind(ids);
+            q.push("))");
+            return;
+        }
         q.push(&format!(" AND ({plus}c.id IN ("));
         push_people_matches(q, dialect, workspace_id, term);
         q.push(")");
@@ -417,7 +426,8 @@ fn push_filters(
                     push_message_keys(q, term);
                     q.push(")");
                 }
-                MessageSource::Found(ids) => {
+                // (Hits are the whole condition, above.)
+                MessageSource::Found(ids) | MessageSource::Hits(ids) => {
                     q.push(&format!(" OR {plus}c.id IN (SELECT value FROM json_each("));
                     q.bind(ids);
                     q.push("))");
@@ -564,12 +574,8 @@ fn has_full_text(term: &SearchTerm) -> bool {
 fn push_people_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
     match dialect {
         Dialect::Sqlite => {
-            let mut query = format!("search_text : {}", fts_phrase(&term.text));
-            if let Some(digits) = &term.phone_digits {
-                query.push_str(&format!(" OR search_phone : {}", fts_phrase(digits)));
-            }
             q.push("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ");
-            q.bind(query);
+            q.bind(people_fts_query(term));
         }
         Dialect::Postgres => {
             q.push("SELECT p.id FROM conversations p WHERE p.workspace_id = ");
@@ -578,6 +584,61 @@ fn push_people_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &S
             push_pg_people_condition(q, "p", term);
         }
     }
+}
+
+/// The FTS5 query of SQLite's `conversations_fts` for a term: the copy of the contact's and
+/// identity's text contains it, or the copy of the phone digits contains its digits.
+fn people_fts_query(term: &SearchTerm) -> String {
+    let mut query = format!("search_text : {}", fts_phrase(&term.text));
+    if let Some(digits) = &term.phone_digits {
+        query.push_str(&format!(" OR search_phone : {}", fts_phrase(digits)));
+    }
+    query
+}
+
+/// Most conversations a SQLite search gathers into one set (see [`gather_hits`]); a term that
+/// matches more is counted and walked as before (sets of each kind of match, or each
+/// conversation checking its own messages).
+static HIT_SET_MAX: AtomicI64 = AtomicI64::new(50_000);
+
+/// Changes [`HIT_SET_MAX`] for this process (the conformance suite sets 0 to check the plans
+/// without the set).
+#[doc(hidden)]
+pub fn set_search_hit_set_max(conversations: i64) {
+    HIT_SET_MAX.store(conversations.max(0), Ordering::Relaxed);
+}
+
+/// SQLite: the conversations the term matches (contact and identity text, phone digits, and
+/// the conversations of matching messages, read from the keys of `message_search`), as how
+/// many and a JSON array; None past [`HIT_SET_MAX`]. One pass over each index: the plan choice,
+/// the page and the counters all read this set instead of each asking the indexes again
+/// (each ask builds the set anew: milliseconds for a common name).
+async fn gather_hits(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<Option<(i64, String)>> {
+    let max = HIT_SET_MAX.load(Ordering::Relaxed);
+    if max == 0 {
+        return Ok(None);
+    }
+    let mut q = Sql::new(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, '[' || COALESCE(group_concat(k), '') || ']' AS ids FROM \
+         (SELECT k FROM (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
+    );
+    q.bind(people_fts_query(term));
+    if has_full_text(term) {
+        q.push(&format!(
+            " UNION SELECT rowid & {} FROM message_search WHERE message_search MATCH ",
+            MESSAGE_KEY_CONVERSATIONS - 1
+        ));
+        q.bind(fts_phrase(&term.text));
+    }
+    q.push(") LIMIT ");
+    q.bind(max + 1);
+    q.push(")");
+    let row = q.query().fetch_one(&mut *c).await?;
+    let n: i64 = col(&row, "n")?;
+    if n > max {
+        return Ok(None);
+    }
+    Ok(Some((n, col(&row, "ids")?)))
 }
 
 /// Conversation ids below this are exact in the keys of SQLite's `message_search` (migration
@@ -878,11 +939,27 @@ pub(crate) async fn list_conversations(
     };
     let mut conn = s.pool.acquire().await?;
     let ws = viewer.workspace_id;
-    let search = match &filter.search {
-        Some(term) => search_mode(&mut conn, s.dialect, ws, term).await?,
-        None => SearchMode::Driven,
+    let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
+    // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
+    // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
+    let hits = match &filter.search {
+        Some(term)
+            if s.dialect == Dialect::Sqlite
+                && threshold > 0
+                && (!has_full_text(term) || messages_index_is_exact(&mut conn).await?) =>
+        {
+            gather_hits(&mut conn, term).await?
+        }
+        _ => None,
+    };
+    let search = match (&filter.search, &hits) {
+        (Some(_), Some((n, _))) if *n >= threshold => SearchMode::Scan { messages_per_row: false },
+        (Some(_), Some(_)) => SearchMode::Driven,
+        (Some(term), None) => search_mode(&mut conn, s.dialect, ws, term).await?,
+        (None, _) => SearchMode::Driven,
     };
     let keys = match &filter.search {
+        Some(_) if hits.is_some() => false,
         // The test hooks of [`set_search_scan_threshold`] look matches up in messages, so that
         // the conformance suite checks both ways agree.
         Some(term)
@@ -893,15 +970,21 @@ pub(crate) async fn list_conversations(
         _ => false,
     };
     let found = match &filter.search {
-        Some(term) if has_full_text(term) && !keys && search != (SearchMode::Scan { messages_per_row: true }) => {
+        Some(term)
+            if hits.is_none()
+                && has_full_text(term)
+                && !keys
+                && search != (SearchMode::Scan { messages_per_row: true }) =>
+        {
             Some(found_in_messages(&mut conn, s.dialect, ws, term).await?)
         }
         _ => None,
     };
-    let messages = match (&found, keys) {
-        (Some(ids), _) => MessageSource::Found(ids),
-        (None, true) => MessageSource::Keys,
-        (None, false) => MessageSource::Lookup,
+    let messages = match (&hits, &found, keys) {
+        (Some((_, ids)), _, _) => MessageSource::Hits(ids),
+        (None, Some(ids), _) => MessageSource::Found(ids),
+        (None, None, true) => MessageSource::Keys,
+        (None, None, false) => MessageSource::Lookup,
     };
 
     // The page: one query per branch of what the viewer sees in the section, each walking an

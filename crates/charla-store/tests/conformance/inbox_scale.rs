@@ -169,12 +169,20 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
                     charla_store::sql::set_search_scan_threshold(3_000);
                     let driven: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                     let counts_driven = store.list_conversations(v, filter.clone()).await.expect("list").counts;
-                    for scan_plan in [0, -1] {
+                    // 1: the set of every match walked in sort order (SQLite); 3,000 without
+                    // that set: each kind of match counted, then driven; 0 and -1: scans.
+                    for (scan_plan, hit_set) in [(1, 50_000), (3_000, 0), (0, 50_000), (-1, 50_000)] {
                         charla_store::sql::set_search_scan_threshold(scan_plan);
+                        charla_store::sql::set_search_hit_set_max(hit_set);
                         let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                         let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
                         charla_store::sql::set_search_scan_threshold(3_000);
-                        assert_eq!(driven, scan, "{term:?} user {} {section:?} {sort:?} plan {scan_plan}", v.user_id);
+                        charla_store::sql::set_search_hit_set_max(50_000);
+                        assert_eq!(
+                            driven, scan,
+                            "{term:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set}",
+                            v.user_id
+                        );
                         assert_eq!(counts_driven, counts_scan, "{term:?} user {} counts", v.user_id);
                     }
                 }
@@ -216,14 +224,16 @@ async fn search_follows_contact_changes(store: Arc<dyn Store>) {
         let viewer = viewer.clone();
         async move {
             let mut per_plan = Vec::new();
-            for plan in [3_000, 0, -1] {
+            for (plan, hit_set) in [(3_000, 50_000), (1, 50_000), (3_000, 0), (0, 50_000), (-1, 50_000)] {
                 charla_store::sql::set_search_scan_threshold(plan);
+                charla_store::sql::set_search_hit_set_max(hit_set);
                 let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
                 let mut ids: Vec<Id> = all_pages(&store, &viewer, &filter).await.iter().map(|c| c.id).collect();
                 ids.sort_unstable();
                 per_plan.push(ids);
             }
             charla_store::sql::set_search_scan_threshold(3_000);
+            charla_store::sql::set_search_hit_set_max(50_000);
             assert!(per_plan.iter().all(|p| *p == per_plan[0]), "{term:?}: plans disagree {per_plan:?}");
             per_plan.swap_remove(0)
         }
