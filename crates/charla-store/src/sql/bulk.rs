@@ -506,12 +506,13 @@ impl BulkLoader {
                     i.external_id.as_str().into(),
                     i.contact_id.into(),
                     i.name.as_str().into(),
+                    i.name.to_lowercase().into(),
                 ]
             })
             .collect();
         self.insert(
             "contact_identities",
-            &["id", "workspace_id", "channel_id", "external_id", "contact_id", "name"],
+            &["id", "workspace_id", "channel_id", "external_id", "contact_id", "name", "search_name"],
             rows,
         )
         .await

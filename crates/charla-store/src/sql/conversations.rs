@@ -647,8 +647,8 @@ async fn existing_inbound(c: &mut AnyConnection, channel_id: Id, provider_id: &s
     Ok(Some(Ingested { message, conversation, duplicate: true }))
 }
 
-const INSERT_IDENTITY_SQL: &str = "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id";
+const INSERT_IDENTITY_SQL: &str = "INSERT INTO contact_identities (workspace_id, channel_id, external_id, contact_id, name, search_name) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id";
 
 /// The values of [`INSERT_IDENTITY_SQL`] for an identity not yet inserted.
 fn identity_args(i: &ContactIdentity) -> Vec<Arg> {
@@ -658,11 +658,17 @@ fn identity_args(i: &ContactIdentity) -> Vec<Arg> {
         i.external_id.as_str().into(),
         i.contact_id.into(),
         i.name.as_str().into(),
+        identity_search_name(&i.name).into(),
     ]
 }
 
+/// What contact search reads of an identity's name (migration 0009): lower-cased as the term is.
+fn identity_search_name(name: &str) -> String {
+    name.to_lowercase()
+}
+
 /// An identity follows the name its sender gives.
-const RENAME_IDENTITY_SQL: &str = "UPDATE contact_identities SET name = $1 WHERE id = $2";
+const RENAME_IDENTITY_SQL: &str = "UPDATE contact_identities SET name = $1, search_name = $2 WHERE id = $3";
 
 /// The identity of (channel, external id), row-locked; created when new (second value true).
 async fn lock_or_create_identity(
@@ -970,7 +976,11 @@ fn ingest_fast_known(
     conv: Conversation,
 ) -> StoreResult<Written<Ingested>> {
     if let Some(name) = given_name(&r.msg).filter(|n| *n != identity.name) {
-        conn.prepare_cached(RENAME_IDENTITY_SQL)?.execute(rusqlite::params![name, identity.id])?;
+        conn.prepare_cached(RENAME_IDENTITY_SQL)?.execute(rusqlite::params![
+            name,
+            identity_search_name(name),
+            identity.id
+        ])?;
         identity.name = name.to_string();
     }
     ingest_fast_message(conn, pending, r, ch, &identity, Some(contact_name), conv, false)
@@ -1389,7 +1399,12 @@ async fn ingest_tx(
             .await?;
         identity.contact_id = Some(contact_id);
     } else if let Some(name) = given_name(&msg).filter(|n| *n != identity.name) {
-        sqlx::query(RENAME_IDENTITY_SQL).bind(name).bind(identity.id).execute(&mut *c).await?;
+        sqlx::query(RENAME_IDENTITY_SQL)
+            .bind(name)
+            .bind(identity_search_name(name))
+            .bind(identity.id)
+            .execute(&mut *c)
+            .await?;
         identity.name = name.to_string();
     }
 

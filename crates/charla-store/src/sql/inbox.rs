@@ -321,9 +321,9 @@ enum MessageSource<'a> {
     Keys,
     /// Gathered once for the request (see [`found_in_messages`]).
     Found(&'a str),
-    /// SQLite: every conversation the term matches, people and messages, gathered once for the
-    /// request (see [`gather_hits`]); the whole search condition is membership in it.
-    Hits(&'a str),
+    /// SQLite: what each kind of match is checked against, gathered once for the request (see
+    /// [`gather_sets`]); the whole search condition.
+    Sets(&'a SearchSets),
     /// The condition looks the matching messages up itself.
     Lookup,
 }
@@ -410,10 +410,20 @@ fn push_filters(
         // In scan mode the unary plus keeps the planner from driving the query from the
         // matches: it walks the sort's index and keeps the rows that match.
         let plus = if search == SearchMode::Driven { "" } else { "+" };
-        if let MessageSource::Hits(ids) = messages {
-            q.push(&format!(" AND {plus}c.id IN (SELECT value FROM json_each("));
-            q.bind(ids);
-            q.push("))");
+        if let MessageSource::Sets(sets) = messages {
+            q.push(" AND (");
+            match &sets.people {
+                Some(ids) => push_in_json(q, plus, ids),
+                None => push_copy_condition(q, term),
+            }
+            if has_full_text(term) {
+                q.push(" OR ");
+                match &sets.messages {
+                    Some(ids) => push_in_json(q, plus, ids),
+                    None => push_own_messages_check(q, term),
+                }
+            }
+            q.push(")");
             return;
         }
         q.push(&format!(" AND ({plus}c.id IN ("));
@@ -426,23 +436,15 @@ fn push_filters(
                     push_message_keys(q, term);
                     q.push(")");
                 }
-                // (Hits are the whole condition, above.)
-                MessageSource::Found(ids) | MessageSource::Hits(ids) => {
-                    q.push(&format!(" OR {plus}c.id IN (SELECT value FROM json_each("));
-                    q.bind(ids);
-                    q.push("))");
+                MessageSource::Found(ids) => {
+                    q.push(" OR ");
+                    push_in_json(q, plus, ids);
                 }
+                // (Sets are the whole condition, above.)
+                MessageSource::Sets(_) => {}
                 MessageSource::Lookup if matches!(search, SearchMode::Scan { messages_per_row: true }) => {
-                    // Each conversation walked checks its own messages against the index's
-                    // matches (from the index of messages by conversation alone), instead of
-                    // looking up every matching message (a common word can be in tens of
-                    // thousands) to learn its conversation.
-                    q.push(
-                        " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND +m.id IN \
-                         (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
-                    );
-                    q.bind(fts_phrase(&term.text));
-                    q.push("))");
+                    q.push(" OR ");
+                    push_own_messages_check(q, term);
                 }
                 MessageSource::Lookup => {
                     q.push(&format!(" OR {plus}c.id IN ("));
@@ -453,6 +455,40 @@ fn push_filters(
         }
         q.push(")");
     }
+}
+
+/// ` <plus>c.id IN (<the ids of a JSON array>)` (SQLite).
+fn push_in_json(q: &mut Sql, plus: &str, ids: &str) {
+    q.push(&format!("{plus}c.id IN (SELECT value FROM json_each("));
+    q.bind(ids.to_string());
+    q.push("))");
+}
+
+/// SQLite: the conversation's own copy of its contact's and identity's text contains the term
+/// (or the copy of the phone digits its digits). Both are lower-cased as the term is (migration
+/// 0009), so this finds what `conversations_fts` finds, row by row.
+fn push_copy_condition(q: &mut Sql, term: &SearchTerm) {
+    q.push("(instr(c.search_text, ");
+    q.bind(term.text.clone());
+    q.push(") > 0");
+    if let Some(digits) = &term.phone_digits {
+        q.push(" OR instr(c.search_phone, ");
+        q.bind(digits.clone());
+        q.push(") > 0");
+    }
+    q.push(")");
+}
+
+/// SQLite: the conversation checks its own messages against the index's matches (from the
+/// index of messages by conversation alone), instead of every matching message (a common word
+/// can be in tens of thousands) being looked up to learn its conversation.
+fn push_own_messages_check(q: &mut Sql, term: &SearchTerm) {
+    q.push(
+        "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND +m.id IN \
+         (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
+    );
+    q.bind(fts_phrase(&term.text));
+    q.push("))");
 }
 
 /// The search condition on PostgreSQL. Driven: the matching conversations, gathered as one
@@ -596,49 +632,71 @@ fn people_fts_query(term: &SearchTerm) -> String {
     query
 }
 
-/// Most conversations a SQLite search gathers into one set (see [`gather_hits`]); a term that
-/// matches more is counted and walked as before (sets of each kind of match, or each
-/// conversation checking its own messages).
-static HIT_SET_MAX: AtomicI64 = AtomicI64::new(50_000);
+/// Most conversations a SQLite search gathers into the set of contact matches (see
+/// [`gather_sets`]). Past it, the term is common enough (a popular name: tens of thousands of
+/// conversations) that the first page is found sooner by walking the sort order and reading
+/// each row's copy of its contact's text than by gathering every match. Matches in messages
+/// come from the index's keys alone, cheaper to gather than a row is to check its own
+/// messages: their set takes [`MESSAGE_SET_FACTOR`] times as many.
+static SEARCH_SET_MAX: AtomicI64 = AtomicI64::new(20_000);
+const MESSAGE_SET_FACTOR: i64 = 4;
 
-/// Changes [`HIT_SET_MAX`] for this process (the conformance suite sets 0 to check the plans
-/// without the set).
+/// Changes [`SEARCH_SET_MAX`] for this process (the conformance suite sets 0: every row
+/// checked on its own).
 #[doc(hidden)]
-pub fn set_search_hit_set_max(conversations: i64) {
-    HIT_SET_MAX.store(conversations.max(0), Ordering::Relaxed);
+pub fn set_search_set_max(matches: i64) {
+    SEARCH_SET_MAX.store(matches.max(0), Ordering::Relaxed);
 }
 
-/// SQLite: the conversations the term matches (contact and identity text, phone digits, and
-/// the conversations of matching messages, read from the keys of `message_search`), as how
-/// many and a JSON array; None past [`HIT_SET_MAX`]. One pass over each index: the plan choice,
-/// the page and the counters all read this set instead of each asking the indexes again
-/// (each ask builds the set anew: milliseconds for a common name).
-async fn gather_hits(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<Option<(i64, String)>> {
-    let max = HIT_SET_MAX.load(Ordering::Relaxed);
-    if max == 0 {
-        return Ok(None);
-    }
+/// SQLite: the matches of a term, each kind gathered once for the request as a JSON array of
+/// conversation ids, or None past [`SEARCH_SET_MAX`] (then each row is checked on its own).
+#[derive(Debug, PartialEq, Eq)]
+struct SearchSets {
+    /// The conversations whose copy of the contact's and identity's text contains the term.
+    people: Option<String>,
+    /// The conversations of the messages that match (read from the keys of `message_search`);
+    /// an empty array without full text.
+    messages: Option<String>,
+    /// Matches in the sets, for the plan.
+    found: i64,
+}
+
+/// Gathers [`SearchSets`] in one statement: one pass over each index, where the plan choice,
+/// the page and the counters would otherwise each ask them again (milliseconds for a common
+/// name each time).
+async fn gather_sets(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchSets> {
+    let max = SEARCH_SET_MAX.load(Ordering::Relaxed);
+    let message_max = max.saturating_mul(MESSAGE_SET_FACTOR);
     let mut q = Sql::new(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n, '[' || COALESCE(group_concat(k), '') || ']' AS ids FROM \
-         (SELECT k FROM (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
+        "SELECT (SELECT '[' || COALESCE(group_concat(k), '') || ']' FROM \
+         (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
     );
     q.bind(people_fts_query(term));
+    q.push(" LIMIT ");
+    q.bind(max + 1);
+    q.push(")) AS people, ");
     if has_full_text(term) {
         q.push(&format!(
-            " UNION SELECT rowid & {} FROM message_search WHERE message_search MATCH ",
+            "(SELECT '[' || COALESCE(group_concat(k), '') || ']' FROM \
+             (SELECT DISTINCT rowid & {} AS k FROM message_search WHERE message_search MATCH ",
             MESSAGE_KEY_CONVERSATIONS - 1
         ));
         q.bind(fts_phrase(&term.text));
+        q.push(" LIMIT ");
+        q.bind(message_max + 1);
+        q.push(")) AS messages");
+    } else {
+        q.push("'[]' AS messages");
     }
-    q.push(") LIMIT ");
-    q.bind(max + 1);
-    q.push(")");
     let row = q.query().fetch_one(&mut *c).await?;
-    let n: i64 = col(&row, "n")?;
-    if n > max {
-        return Ok(None);
-    }
-    Ok(Some((n, col(&row, "ids")?)))
+    let count = |ids: &str| if ids.len() > 2 { ids.matches(',').count() as i64 + 1 } else { 0 };
+    let (people, messages): (String, String) = (col(&row, "people")?, col(&row, "messages")?);
+    let (n_people, n_messages) = (count(&people), count(&messages));
+    Ok(SearchSets {
+        found: n_people + n_messages,
+        people: (n_people <= max).then_some(people),
+        messages: (n_messages <= message_max).then_some(messages),
+    })
 }
 
 /// Conversation ids below this are exact in the keys of SQLite's `message_search` (migration
@@ -948,12 +1006,15 @@ pub(crate) async fn list_conversations(
                 && threshold > 0
                 && (!has_full_text(term) || messages_index_is_exact(&mut conn).await?) =>
         {
-            gather_hits(&mut conn, term).await?
+            Some(gather_sets(&mut conn, term).await?)
         }
         _ => None,
     };
     let search = match (&filter.search, &hits) {
-        (Some(_), Some((n, _))) if *n >= threshold => SearchMode::Scan { messages_per_row: false },
+        // Driven only by two sets, and small ones.
+        (Some(_), Some(sets)) if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold => {
+            SearchMode::Scan { messages_per_row: sets.messages.is_none() }
+        }
         (Some(_), Some(_)) => SearchMode::Driven,
         (Some(term), None) => search_mode(&mut conn, s.dialect, ws, term).await?,
         (None, _) => SearchMode::Driven,
@@ -981,7 +1042,7 @@ pub(crate) async fn list_conversations(
         _ => None,
     };
     let messages = match (&hits, &found, keys) {
-        (Some((_, ids)), _, _) => MessageSource::Hits(ids),
+        (Some(sets), _, _) => MessageSource::Sets(sets),
         (None, Some(ids), _) => MessageSource::Found(ids),
         (None, None, true) => MessageSource::Keys,
         (None, None, false) => MessageSource::Lookup,

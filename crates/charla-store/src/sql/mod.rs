@@ -26,7 +26,7 @@ mod messengers;
 mod reports;
 mod rows;
 
-pub use inbox::{set_search_hit_set_max, set_search_scan_threshold};
+pub use inbox::{set_search_scan_threshold, set_search_set_max};
 mod website;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,7 +306,7 @@ impl SqlStore {
                 (6, include_str!("../../migrations/sqlite/0006_inbox_scale.sql")),
                 (7, include_str!("../../migrations/sqlite/0007_conversation_search.sql")),
                 (8, include_str!("../../migrations/sqlite/0008_hidden_messages.sql")),
-                (9, include_str!("../../migrations/sqlite/0009_unread_counts.sql")),
+                (9, include_str!("../../migrations/sqlite/0009_inbox_reads.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -317,7 +317,7 @@ impl SqlStore {
                 (6, include_str!("../../migrations/postgres/0006_inbox_scale.sql")),
                 (7, include_str!("../../migrations/postgres/0007_conversation_search.sql")),
                 (8, include_str!("../../migrations/postgres/0008_hidden_messages.sql")),
-                (9, include_str!("../../migrations/postgres/0009_unread_counts.sql")),
+                (9, include_str!("../../migrations/postgres/0009_inbox_reads.sql")),
             ],
         };
         let dialect = self.dialect;

@@ -171,13 +171,13 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
                     let counts_driven = store.list_conversations(v, filter.clone()).await.expect("list").counts;
                     // 1: the set of every match walked in sort order (SQLite); 3,000 without
                     // that set: each kind of match counted, then driven; 0 and -1: scans.
-                    for (scan_plan, hit_set) in [(1, 50_000), (3_000, 0), (0, 50_000), (-1, 50_000)] {
+                    for (scan_plan, hit_set) in [(1, 20_000), (3_000, 0), (0, 20_000), (-1, 20_000)] {
                         charla_store::sql::set_search_scan_threshold(scan_plan);
-                        charla_store::sql::set_search_hit_set_max(hit_set);
+                        charla_store::sql::set_search_set_max(hit_set);
                         let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                         let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
                         charla_store::sql::set_search_scan_threshold(3_000);
-                        charla_store::sql::set_search_hit_set_max(50_000);
+                        charla_store::sql::set_search_set_max(20_000);
                         assert_eq!(
                             driven, scan,
                             "{term:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set}",
@@ -224,16 +224,16 @@ async fn search_follows_contact_changes(store: Arc<dyn Store>) {
         let viewer = viewer.clone();
         async move {
             let mut per_plan = Vec::new();
-            for (plan, hit_set) in [(3_000, 50_000), (1, 50_000), (3_000, 0), (0, 50_000), (-1, 50_000)] {
+            for (plan, hit_set) in [(3_000, 20_000), (1, 20_000), (3_000, 0), (0, 20_000), (-1, 20_000)] {
                 charla_store::sql::set_search_scan_threshold(plan);
-                charla_store::sql::set_search_hit_set_max(hit_set);
+                charla_store::sql::set_search_set_max(hit_set);
                 let filter = ConversationFilter { search: charla_core::search::parse(term).ok(), ..Default::default() };
                 let mut ids: Vec<Id> = all_pages(&store, &viewer, &filter).await.iter().map(|c| c.id).collect();
                 ids.sort_unstable();
                 per_plan.push(ids);
             }
             charla_store::sql::set_search_scan_threshold(3_000);
-            charla_store::sql::set_search_hit_set_max(50_000);
+            charla_store::sql::set_search_set_max(20_000);
             assert!(per_plan.iter().all(|p| *p == per_plan[0]), "{term:?}: plans disagree {per_plan:?}");
             per_plan.swap_remove(0)
         }
@@ -271,4 +271,15 @@ async fn search_follows_contact_changes(store: Arc<dyn Store>) {
     store.detach_contact(ws, one.id, admin.id, T0 + 4 * MIN).await.expect("detach");
     assert_eq!(found("bru@example").await, vec![two.id]);
     assert_eq!(found("mina st").await, vec![one.id]);
+
+    // An identity's name is lower-cased as the term is, beyond A-Z, whether a search reads the
+    // index or each conversation's own copy.
+    let three = ingest(&store, inbound(a.id, "c-4", "x-3", "ÅSA ÖBERG", "hej"), T0 + 5 * MIN).await;
+    let k3 = three.contact_id.expect("contact");
+    let rename = ContactPatch { name: Some("Customer Three".into()), ..Default::default() };
+    store.update_contact(ws, k3, rename).await.expect("edit");
+    assert_eq!(found("åsa öb").await, vec![three.id]);
+    ingest(&store, inbound(a.id, "c-5", "x-3", "ÉLODIE ØRSTED", "igen"), T0 + 6 * MIN).await;
+    assert_eq!(found("élodie ør").await, vec![three.id]);
+    assert_eq!(found("åsa öb").await, Vec::<Id>::new());
 }

@@ -1,0 +1,48 @@
+-- Unread counts (sql/inbox.rs, `load_read_states`, `unread_conversations`) count a
+-- conversation's visible inbound messages after the last one read: from the index of messages
+-- by conversation alone (index-only) once it carries kind and hidden (before, each of the
+-- conversation's messages was read from the table: hundreds of rows for a page of the
+-- inbox). History pages walk the same index as before. Keep in step with
+-- ../sqlite/0009_inbox_reads.sql.
+DROP INDEX messages_conversation;
+CREATE INDEX messages_conversation ON messages(conversation_id, id DESC) INCLUDE (kind, hidden);
+
+-- Contact search compares the lower-cased term with the copy on each conversation (0007). The
+-- identity's name in it is lower-cased by the store, as the term is (as SQLite must: its
+-- lower() folds only A-Z), and written beside the name.
+ALTER TABLE contact_identities ADD COLUMN search_name TEXT NOT NULL DEFAULT '';
+UPDATE contact_identities SET search_name = lower(name);
+
+CREATE OR REPLACE FUNCTION conversations_search_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search_text := COALESCE((SELECT k.search_text FROM contacts k WHERE k.id = NEW.contact_id), '')
+        || chr(31) || COALESCE((SELECT i.search_name FROM contact_identities i WHERE i.id = NEW.identity_id), '');
+    NEW.search_phone := COALESCE((SELECT k.phone_digits FROM contacts k WHERE k.id = NEW.contact_id), '');
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION contacts_search_conversations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE conversations c SET
+        search_text = NEW.search_text || chr(31)
+            || COALESCE((SELECT i.search_name FROM contact_identities i WHERE i.id = c.identity_id), ''),
+        search_phone = NEW.phone_digits
+    WHERE c.contact_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION identities_search_conversations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE conversations c SET
+        search_text = COALESCE((SELECT k.search_text FROM contacts k WHERE k.id = c.contact_id), '')
+            || chr(31) || NEW.search_name
+    WHERE c.identity_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER identities_search_conversations ON contact_identities;
+CREATE TRIGGER identities_search_conversations AFTER UPDATE OF search_name ON contact_identities
+    FOR EACH ROW WHEN (OLD.search_name IS DISTINCT FROM NEW.search_name)
+    EXECUTE FUNCTION identities_search_conversations();
