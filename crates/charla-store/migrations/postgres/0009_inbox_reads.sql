@@ -46,3 +46,17 @@ DROP TRIGGER identities_search_conversations ON contact_identities;
 CREATE TRIGGER identities_search_conversations AFTER UPDATE OF search_name ON contact_identities
     FOR EACH ROW WHEN (OLD.search_name IS DISTINCT FROM NEW.search_name)
     EXECUTE FUNCTION identities_search_conversations();
+
+-- A search that matches many conversations walks the workspace's order and keeps the rows whose
+-- copy matches (sql/inbox.rs, `SearchMode::Scan`): with the copy and the due time in the two
+-- workspace-wide orders, that walk reads the index alone (PostgreSQL reads the table for each
+-- row an index scan walks, match or not; an index-only scan does not). SQLite evaluates what
+-- its index holds before reading the row, so its indexes stay as they are.
+DROP INDEX conversations_processing;
+CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000),
+    last_activity_at DESC, id DESC, channel_id, assignee_id, team_id, is_group, contact_id, identity_id)
+    INCLUDE (due_at, search_text, search_phone);
+DROP INDEX conversations_activity_all;
+CREATE INDEX conversations_activity_all ON conversations(workspace_id, last_activity_at DESC, id DESC,
+    channel_id, assignee_id, team_id, is_group, contact_id, identity_id)
+    INCLUDE (search_text, search_phone);

@@ -566,6 +566,36 @@ async fn found_in_messages(
     col(&q.query().fetch_one(&mut *c).await?, "ids")
 }
 
+/// PostgreSQL: the plan (contact matches counted up to `threshold`, with the conversations of
+/// matching messages) and those conversations (None without full text), in one statement:
+/// one pass over the matching messages, the dear part (each is read from the table to learn
+/// its conversation), where counting them for the plan and then gathering them took two.
+async fn pg_gather(
+    c: &mut AnyConnection,
+    workspace_id: Id,
+    term: &SearchTerm,
+    threshold: i64,
+) -> StoreResult<(SearchMode, Option<String>)> {
+    let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
+    push_people_matches(&mut q, Dialect::Postgres, workspace_id, term);
+    q.push(" LIMIT ");
+    q.bind(threshold);
+    q.push(") a) AS BIGINT) AS people, ");
+    if has_full_text(term) {
+        q.push("(SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') FROM (");
+        push_message_matches(&mut q, Dialect::Postgres, workspace_id, term);
+        q.push(") x) AS ids");
+    } else {
+        q.push("'' AS ids");
+    }
+    let row = q.query().fetch_one(&mut *c).await?;
+    let (people, ids): (i64, String) = (col(&row, "people")?, col(&row, "ids")?);
+    let messages = if ids.is_empty() { 0 } else { ids.matches(',').count() as i64 + 1 };
+    let mode =
+        if people + messages >= threshold { SearchMode::Scan { messages_per_row: false } } else { SearchMode::Driven };
+    Ok((mode, has_full_text(term).then_some(ids)))
+}
+
 /// How a search term is applied to the conversation list (see [`search_mode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SearchMode {
@@ -1010,14 +1040,22 @@ pub(crate) async fn list_conversations(
         }
         _ => None,
     };
-    let search = match (&filter.search, &hits) {
+    // PostgreSQL: the plan's count and the messages' conversations in one statement.
+    let pg = match &filter.search {
+        Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
+            Some(pg_gather(&mut conn, ws, term, threshold).await?)
+        }
+        _ => None,
+    };
+    let search = match (&filter.search, &hits, &pg) {
         // Driven only by two sets, and small ones.
-        (Some(_), Some(sets)) if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold => {
+        (Some(_), Some(sets), _) if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold => {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
-        (Some(_), Some(_)) => SearchMode::Driven,
-        (Some(term), None) => search_mode(&mut conn, s.dialect, ws, term).await?,
-        (None, _) => SearchMode::Driven,
+        (Some(_), Some(_), _) => SearchMode::Driven,
+        (Some(_), None, Some((mode, _))) => *mode,
+        (Some(term), None, None) => search_mode(&mut conn, s.dialect, ws, term).await?,
+        (None, _, _) => SearchMode::Driven,
     };
     let keys = match &filter.search {
         Some(_) if hits.is_some() => false,
@@ -1031,6 +1069,7 @@ pub(crate) async fn list_conversations(
         _ => false,
     };
     let found = match &filter.search {
+        Some(_) if pg.is_some() => pg.and_then(|(_, ids)| ids),
         Some(term)
             if hits.is_none()
                 && has_full_text(term)
@@ -1058,10 +1097,16 @@ pub(crate) async fn list_conversations(
         // The few matches drive the query: gather them once, keep the visible ones.
         (Some(_), SearchMode::Driven) if !branches.is_empty() => branches = vec![Branch::Visible],
         // Each branch would gather the (many) matches again: one walk over the workspace's
-        // order instead, where matches are dense enough to fill the page soon.
+        // order instead, where matches are dense enough to fill the page soon (an agent's own
+        // and unassigned conversations are too few in it: theirs are walked apart).
         (Some(_), SearchMode::Scan { .. }) if branches.len() > 2 => branches = vec![Branch::Visible],
         _ => {}
     }
+    // PostgreSQL reads the table for each row an index scan walks unless the query needs only
+    // what the index holds: a walk that keeps few of its rows (a search) selects their ids
+    // alone, the rows are read after.
+    let ids_first =
+        s.dialect == Dialect::Postgres && matches!(search, SearchMode::Scan { .. }) && filter.search.is_some();
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
         push_filters(q, s.dialect, ws, &filter, search, messages);
@@ -1075,7 +1120,7 @@ pub(crate) async fn list_conversations(
     let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "));
     match branches.as_slice() {
         [] => q.push("1 = 0"),
-        [one] => {
+        [one] if !ids_first => {
             push_branch_query(&mut q, one);
             &mut q
         }
