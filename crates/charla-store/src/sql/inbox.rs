@@ -901,7 +901,14 @@ fn push_branch(q: &mut Sql, v: &Viewer, b: &Branch, section: Section) {
             q.bind(*ch);
         }
     }
-    push_section(q, section, v.user_id);
+    // Not twice what the branch says already: PostgreSQL would take the two for independent
+    // conditions and square their selectivity (Unassigned: a dozen rows expected of
+    // thousands, so it sorted them all instead of walking the index in order).
+    let implied = matches!((b, section), (Branch::Unassigned(_), Section::Unassigned))
+        || matches!((b, section), (Branch::AssignedTo(u), Section::Mine) if *u == v.user_id);
+    if !implied {
+        push_section(q, section, v.user_id);
+    }
     if let Some(allowed) = &v.allowed_contact_ids {
         q.push(" AND c.contact_id IN ");
         q.bind_list(allowed);
