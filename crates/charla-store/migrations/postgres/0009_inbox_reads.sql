@@ -48,14 +48,25 @@ CREATE TRIGGER identities_search_conversations AFTER UPDATE OF search_name ON co
     EXECUTE FUNCTION identities_search_conversations();
 
 -- A search that matches many conversations walks the workspace's order and keeps the rows whose
--- copy matches (sql/inbox.rs, `SearchMode::Scan`): with the copy and the due time in the two
--- workspace-wide orders, that walk reads the index alone (PostgreSQL reads the table for each
--- row an index scan walks, match or not; an index-only scan does not). SQLite evaluates what
--- its index holds before reading the row, so its indexes stay as they are.
+-- copy matches (sql/inbox.rs, `SearchMode::Scan`), a tag filter walks a channel's or an
+-- assignee's order and keeps the rows whose contact has the tag: with the copy in the two
+-- workspace-wide orders and the due time in every processing order, those walks read the index
+-- alone (PostgreSQL reads the table for each row an index scan walks, kept or not; an
+-- index-only scan does not, and its processing orders sort on an expression of due_at, which
+-- it must find in the index as a column). SQLite evaluates what its index holds before reading
+-- the row, so its indexes stay as they are.
 DROP INDEX conversations_processing;
 CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000),
     last_activity_at DESC, id DESC, channel_id, assignee_id, team_id, is_group, contact_id, identity_id)
     INCLUDE (due_at, search_text, search_phone);
+DROP INDEX conversations_channel_processing;
+CREATE INDEX conversations_channel_processing ON conversations(workspace_id, channel_id, unanswered DESC,
+    COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, assignee_id, team_id, is_group, contact_id, identity_id)
+    INCLUDE (due_at);
+DROP INDEX conversations_assignee_processing;
+CREATE INDEX conversations_assignee_processing ON conversations(workspace_id, assignee_id, unanswered DESC,
+    COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, channel_id, team_id, is_group, contact_id, identity_id)
+    INCLUDE (due_at);
 DROP INDEX conversations_activity_all;
 CREATE INDEX conversations_activity_all ON conversations(workspace_id, last_activity_at DESC, id DESC,
     channel_id, assignee_id, team_id, is_group, contact_id, identity_id)

@@ -1110,10 +1110,10 @@ pub(crate) async fn list_conversations(
         _ => {}
     }
     // PostgreSQL reads the table for each row an index scan walks unless the query needs only
-    // what the index holds: a walk that keeps few of its rows (a search) selects their ids
-    // alone, the rows are read after.
-    let ids_first =
-        s.dialect == Dialect::Postgres && matches!(search, SearchMode::Scan { .. }) && filter.search.is_some();
+    // what the index holds (migration 0009): a walk that keeps few of its rows (a search, a
+    // tag) selects their ids alone, the rows are read after.
+    let ids_first = s.dialect == Dialect::Postgres
+        && ((filter.search.is_some() && matches!(search, SearchMode::Scan { .. })) || filter.tag != TagFilter::Any);
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
         push_filters(q, s.dialect, ws, &filter, search, messages);
