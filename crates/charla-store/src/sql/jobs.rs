@@ -151,6 +151,25 @@ mod tests {
             .expect("schedule job");
     }
 
+    /// The pool's sessions run without JIT compilation (it delayed searches whose estimated
+    /// cost passed its threshold).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_sessions_run_without_jit() {
+        on_both(|s| async move {
+            if s.dialect != Dialect::Postgres {
+                return;
+            }
+            let mut held = Vec::new();
+            for _ in 0..3 {
+                let mut conn = s.pool.acquire().await.expect("connection");
+                let row = sqlx::query("SELECT current_setting('jit') AS jit").fetch_one(&mut *conn).await.expect("jit");
+                assert_eq!(sqlx::Row::try_get::<String, _>(&row, "jit").expect("jit"), "off");
+                held.push(conn);
+            }
+        })
+        .await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_is_claimed_once_until_its_lease_ends() {
         on_both(|s| async move {

@@ -171,9 +171,18 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = AnyConnectOptions::from_str(url).map_err(db_err)?;
+            // No JIT compilation: it pays off for long analytical queries, and here it only
+            // delayed the searches whose estimated cost passed its threshold (20 ms compiling
+            // a statement that gathers a common word's conversations).
             let pool = AnyPoolOptions::new()
                 .max_connections(options.readers.max(4) * 2)
                 .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|c, _| {
+                    Box::pin(async move {
+                        c.execute("SET jit = off").await?;
+                        Ok(())
+                    })
+                })
                 .connect_with(opts)
                 .await
                 .map_err(db_err)?;
