@@ -553,17 +553,21 @@ async fn found_in_messages(
     workspace_id: Id,
     term: &SearchTerm,
 ) -> StoreResult<String> {
-    let mut q = match dialect {
-        Dialect::Sqlite => {
-            Sql::new("SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' AS ids FROM (")
-        }
-        Dialect::Postgres => {
-            Sql::new("SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') AS ids FROM (")
-        }
-    };
-    push_message_matches(&mut q, dialect, workspace_id, term);
-    q.push(") x");
+    let mut q = Sql::new("SELECT ");
+    push_found_in_messages(&mut q, dialect, workspace_id, term);
+    q.push(" AS ids");
     col(&q.query().fetch_one(&mut *c).await?, "ids")
+}
+
+/// `(SELECT <the conversations of the matching messages, as one text> ...)`, the expression
+/// [`found_in_messages`] and [`pg_gather`] read.
+fn push_found_in_messages(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
+    q.push(match dialect {
+        Dialect::Sqlite => "(SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' FROM (",
+        Dialect::Postgres => "(SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') FROM (",
+    });
+    push_message_matches(q, dialect, workspace_id, term);
+    q.push(") x)");
 }
 
 /// PostgreSQL: the plan (contact matches counted up to `threshold`, with the conversations of
@@ -582,9 +586,8 @@ async fn pg_gather(
     q.bind(threshold);
     q.push(") a) AS BIGINT) AS people, ");
     if has_full_text(term) {
-        q.push("(SELECT COALESCE(string_agg(DISTINCT x.conversation_id::text, ','), '') FROM (");
-        push_message_matches(&mut q, Dialect::Postgres, workspace_id, term);
-        q.push(") x) AS ids");
+        push_found_in_messages(&mut q, Dialect::Postgres, workspace_id, term);
+        q.push(" AS ids");
     } else {
         q.push("'' AS ids");
     }
@@ -776,38 +779,24 @@ fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &
     }
 }
 
-/// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan.
-async fn search_mode(
-    c: &mut AnyConnection,
-    dialect: Dialect,
-    workspace_id: Id,
-    term: &SearchTerm,
-) -> StoreResult<SearchMode> {
+/// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan: SQLite
+/// when the message index's keys do not carry whole conversation ids (else [`gather_sets`];
+/// PostgreSQL: [`pg_gather`]), and the test hooks of [`set_search_scan_threshold`] on both.
+async fn search_mode(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchMode> {
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
     // Test hooks: 0 scans checking messages per conversation, below 0 scans with sets.
     if threshold <= 0 {
         return Ok(SearchMode::Scan { messages_per_row: threshold == 0 });
     }
     let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
-    push_people_matches(&mut q, dialect, workspace_id, term);
+    push_people_matches(&mut q, Dialect::Sqlite, 0, term);
     q.push(" LIMIT ");
     q.bind(threshold);
     q.push(") a) AS BIGINT) AS people, CAST(");
     if has_full_text(term) {
-        q.push("(SELECT COUNT(*) FROM (");
-        match dialect {
-            // The index alone.
-            Dialect::Sqlite => {
-                q.push("SELECT rowid FROM message_search WHERE message_search MATCH ");
-                q.bind(fts_phrase(&term.text));
-            }
-            // The index alone too (the heap is not read on pages all visible).
-            Dialect::Postgres => {
-                q.push("SELECT 1 FROM messages m WHERE to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
-                q.bind(term.text.clone());
-                q.push(")");
-            }
-        }
+        // The index alone.
+        q.push("(SELECT COUNT(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH ");
+        q.bind(fts_phrase(&term.text));
         q.push(" LIMIT ");
         q.bind(MESSAGE_SET_MAX.max(threshold));
         q.push(") m)");
@@ -1037,7 +1026,7 @@ pub(crate) async fn list_conversations(
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
     // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
     // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
-    let hits = match &filter.search {
+    let sets = match &filter.search {
         Some(term)
             if s.dialect == Dialect::Sqlite
                 && threshold > 0
@@ -1054,18 +1043,18 @@ pub(crate) async fn list_conversations(
         }
         _ => None,
     };
-    let search = match (&filter.search, &hits, &pg) {
+    let search = match (&filter.search, &sets, &pg) {
         // Driven only by two sets, and small ones.
         (Some(_), Some(sets), _) if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold => {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
         (Some(_), Some(_), _) => SearchMode::Driven,
         (Some(_), None, Some((mode, _))) => *mode,
-        (Some(term), None, None) => search_mode(&mut conn, s.dialect, ws, term).await?,
+        (Some(term), None, None) => search_mode(&mut conn, term).await?,
         (None, _, _) => SearchMode::Driven,
     };
     let keys = match &filter.search {
-        Some(_) if hits.is_some() => false,
+        Some(_) if sets.is_some() => false,
         // The test hooks of [`set_search_scan_threshold`] look matches up in messages, so that
         // the conformance suite checks both ways agree.
         Some(term)
@@ -1078,7 +1067,7 @@ pub(crate) async fn list_conversations(
     let found = match &filter.search {
         Some(_) if pg.is_some() => pg.and_then(|(_, ids)| ids),
         Some(term)
-            if hits.is_none()
+            if sets.is_none()
                 && has_full_text(term)
                 && !keys
                 && search != (SearchMode::Scan { messages_per_row: true }) =>
@@ -1087,7 +1076,7 @@ pub(crate) async fn list_conversations(
         }
         _ => None,
     };
-    let messages = match (&hits, &found, keys) {
+    let messages = match (&sets, &found, keys) {
         (Some(sets), _, _) => MessageSource::Sets(sets),
         (None, Some(ids), _) => MessageSource::Found(ids),
         (None, None, true) => MessageSource::Keys,
