@@ -782,8 +782,7 @@ fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &
 /// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan: SQLite
 /// when the message index's keys do not carry whole conversation ids (else [`gather_sets`];
 /// PostgreSQL: [`pg_gather`]), and the test hooks of [`set_search_scan_threshold`] on both.
-async fn search_mode(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchMode> {
-    let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
+async fn search_mode(c: &mut AnyConnection, term: &SearchTerm, threshold: i64) -> StoreResult<SearchMode> {
     // Test hooks: 0 scans checking messages per conversation, below 0 scans with sets.
     if threshold <= 0 {
         return Ok(SearchMode::Scan { messages_per_row: threshold == 0 });
@@ -1023,6 +1022,8 @@ pub(crate) async fn list_conversations(
     };
     let mut conn = s.pool.acquire().await?;
     let ws = viewer.workspace_id;
+    // Read once: every choice below follows the same value (the conformance suite changes it
+    // while other tests run).
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
     // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
     // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
@@ -1050,16 +1051,14 @@ pub(crate) async fn list_conversations(
         }
         (Some(_), Some(_), _) => SearchMode::Driven,
         (Some(_), None, Some((mode, _))) => *mode,
-        (Some(term), None, None) => search_mode(&mut conn, term).await?,
+        (Some(term), None, None) => search_mode(&mut conn, term, threshold).await?,
         (None, _, _) => SearchMode::Driven,
     };
     let keys = match &filter.search {
         Some(_) if sets.is_some() => false,
         // The test hooks of [`set_search_scan_threshold`] look matches up in messages, so that
         // the conformance suite checks both ways agree.
-        Some(term)
-            if has_full_text(term) && s.dialect == Dialect::Sqlite && SEARCH_SCAN_FROM.load(Ordering::Relaxed) > 0 =>
-        {
+        Some(term) if has_full_text(term) && s.dialect == Dialect::Sqlite && threshold > 0 => {
             messages_index_is_exact(&mut conn).await?
         }
         _ => false,
