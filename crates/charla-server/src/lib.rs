@@ -26,6 +26,7 @@ use anyhow::Context;
 use auth::BearerScheme;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -94,6 +95,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let addr = listener.local_addr()?;
+    // Every answer and WebSocket frame goes out at once. Without TCP_NODELAY the kernel holds a
+    // small write while an earlier one is unacknowledged, and a peer that only reads (an
+    // operator's socket between events) acknowledges after its 40 ms delayed-ACK timer: events
+    // written one after another reached the operator up to 40 ms late.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on an accepted connection: {e}");
+        }
+    });
     let (shutdown, rx) = watch::channel(false);
     let workers = vec![
         tokio::spawn(jobs::run(state.clone(), rx.clone())),
