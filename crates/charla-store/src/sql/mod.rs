@@ -316,6 +316,7 @@ impl SqlStore {
                 (7, include_str!("../../migrations/sqlite/0007_conversation_search.sql")),
                 (8, include_str!("../../migrations/sqlite/0008_hidden_messages.sql")),
                 (9, include_str!("../../migrations/sqlite/0009_inbox_reads.sql")),
+                (10, include_str!("../../migrations/sqlite/0010_message_search_queue.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -462,6 +463,57 @@ fn flush_events_fast(conn: &rusqlite::Connection, rows: &[PendingEvent]) -> rusq
     Ok(())
 }
 
+/// Moves the messages and conversations queued by their triggers into their full-text indexes
+/// (migration 0010), in the group's transaction just before its COMMIT: each index takes the
+/// whole group's terms as one segment instead of one per message.
+const FLUSH_SEARCH_QUEUE_SQL: [&str; 4] = [
+    "INSERT INTO message_search(rowid, text) SELECT key, text FROM message_search_queue ORDER BY key",
+    "DELETE FROM message_search_queue",
+    "INSERT INTO conversations_fts(rowid, search_text, search_phone) \
+     SELECT id, search_text, search_phone FROM conversation_search_queue ORDER BY id",
+    "DELETE FROM conversation_search_queue",
+];
+
+/// Whether the queue of [`FLUSH_SEARCH_QUEUE_SQL`] exists yet (the migrations run through the
+/// writer, so the first groups may come before it).
+const SEARCH_QUEUE_EXISTS_SQL: &str =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'message_search_queue'";
+
+/// The writer's knowledge of the search queue: unknown until a group finds it.
+#[derive(Default)]
+struct SearchQueue {
+    exists: bool,
+}
+
+impl SearchQueue {
+    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), String> {
+        if !self.exists {
+            let n: i64 =
+                sqlx::query_scalar(SEARCH_QUEUE_EXISTS_SQL).fetch_one(&mut *conn).await.map_err(|e| e.to_string())?;
+            self.exists = n > 0;
+        }
+        if self.exists {
+            for sql in FLUSH_SEARCH_QUEUE_SQL {
+                conn.execute(sql).await.map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_fast(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        if !self.exists {
+            let n: i64 = conn.query_row(SEARCH_QUEUE_EXISTS_SQL, [], |r| r.get(0))?;
+            self.exists = n > 0;
+        }
+        if self.exists {
+            for sql in FLUSH_SEARCH_QUEUE_SQL {
+                conn.prepare_cached(sql)?.execute([])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The first seq past every one ever used: the AUTOINCREMENT counter or the largest in the log.
 const NEXT_SEQ_SQL: &str = "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), \
      COALESCE((SELECT MAX(seq) FROM events), 0)) + 1";
@@ -544,6 +596,7 @@ async fn group_writer(
     let mut fast_batch: Vec<FastOp> = Vec::with_capacity(max_group);
     let mut done: Vec<Completion> = Vec::with_capacity(max_group);
     let pending = Arc::new(std::sync::Mutex::new(PendingEvents::default()));
+    let mut queue = SearchQueue::default();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(op) = next.take() {
@@ -557,10 +610,10 @@ async fn group_writer(
         }
         metrics::histogram!("charla_sqlite_group_size").record((batch.len() + fast_batch.len()) as f64);
         if !fast_batch.is_empty() {
-            run_fast_group(&fast, &mut fast_batch, &mut batch);
+            run_fast_group(&fast, &mut fast_batch, &mut batch, &mut queue);
         }
         if !batch.is_empty() {
-            run_group(&mut conn, &mut batch, &mut done, &pending).await;
+            run_group(&mut conn, &mut batch, &mut done, &pending, &mut queue).await;
         }
     }
     let _ = conn.close().await;
@@ -574,7 +627,12 @@ async fn group_writer(
 /// the request touches into its statement journal (a quarter of the writer's time on the
 /// ingest path). Should a request fail, the group is rolled back and run again, each request
 /// in a savepoint, so that one failure does not undo the others.
-fn run_fast_group(conn: &rusqlite::Connection, ops: &mut Vec<FastOp>, slow: &mut Vec<WriteOp>) {
+fn run_fast_group(
+    conn: &rusqlite::Connection,
+    ops: &mut Vec<FastOp>,
+    slow: &mut Vec<WriteOp>,
+    queue: &mut SearchQueue,
+) {
     for savepoints in [false, true] {
         let begun = conn.execute_batch("BEGIN IMMEDIATE").and_then(|_| conn.query_row(NEXT_SEQ_SQL, [], |r| r.get(0)));
         let next_seq: i64 = match begun {
@@ -623,6 +681,9 @@ fn run_fast_group(conn: &rusqlite::Connection, ops: &mut Vec<FastOp>, slow: &mut
         }
         let mut commit = flush_events_fast(conn, &pending.rows).map_err(|e| e.to_string());
         if commit.is_ok() {
+            commit = queue.flush_fast(conn).map_err(|e| e.to_string());
+        }
+        if commit.is_ok() {
             commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
         }
         if commit.is_err() {
@@ -648,6 +709,7 @@ async fn run_group(
     batch: &mut Vec<WriteOp>,
     done: &mut Vec<Completion>,
     pending: &Arc<std::sync::Mutex<PendingEvents>>,
+    queue: &mut SearchQueue,
 ) {
     if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT w").await {
         tracing::error!("sqlite writer cannot begin: {e}");
@@ -686,6 +748,9 @@ async fn run_group(
     }
     let rows = pending.lock().map(|mut p| std::mem::take(&mut p.rows)).unwrap_or_default();
     let mut commit = flush_events(&mut *conn, &rows).await;
+    if commit.is_ok() {
+        commit = queue.flush(&mut *conn).await;
+    }
     if commit.is_ok() {
         commit = conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string());
     }
@@ -1564,5 +1629,186 @@ impl Store for SqlStore {
     }
     async fn channel_ratings(&self, workspace_id: Id, channel_id: Id, last: i64) -> StoreResult<RatingsSummary> {
         website::channel_ratings(self, workspace_id, channel_id, last).await
+    }
+}
+
+#[cfg(test)]
+mod search_queue_tests {
+    use super::*;
+
+    async fn scalar(store: &SqlStore, sql: &'static str) -> i64 {
+        store
+            .write(move |c| Box::pin(async move { Ok(sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await?) }))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The full-text index checked against the messages it indexes (SQLite's own check).
+    async fn index_is_sound(store: &SqlStore) {
+        store
+            .write(|c| {
+                Box::pin(async move {
+                    c.execute("INSERT INTO message_search(message_search, rank) VALUES ('integrity-check', 1)").await?;
+                    c.execute("INSERT INTO conversations_fts(conversations_fts, rank) VALUES ('integrity-check', 1)")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("message_search integrity-check");
+    }
+
+    async fn matches(store: &SqlStore, word: &'static str) -> i64 {
+        let sql: &'static str = match word {
+            "lantern" => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'lantern'",
+            "harbour" => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'harbour'",
+            _ => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'zeppelin'",
+        };
+        scalar(store, sql).await
+    }
+
+    /// Messages reach the index through the queue of migration 0010, moved into it before each
+    /// COMMIT: committed messages are searchable, nothing stays queued, and a message edited or
+    /// deleted while still queued never damages the index.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn committed_messages_are_indexed_once_and_edits_of_queued_ones_keep_the_index_sound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("queue.db").display());
+        let store = Arc::new(SqlStore::open(&url, Options::default()).await.expect("open sqlite"));
+        let ws = store.create_workspace("Queue").await.expect("workspace").id;
+        let channel = store
+            .create_channel(NewChannel {
+                workspace_id: ws,
+                kind: charla_core::ChannelKind::Api,
+                name: "api".into(),
+                secret: "s".into(),
+                webhook_url: None,
+                routing_mode: charla_core::RoutingMode::Manual,
+                max_message_length: 4096,
+                auto_close_after_secs: None,
+                response_time_limit_secs: 300,
+                greeting: None,
+                settings: "{}".into(),
+            })
+            .await
+            .expect("channel");
+        // Concurrent senders, so that groups hold several requests (both writer paths).
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let msg = InboundMessage {
+                    channel_id: channel.id,
+                    provider_message_id: format!("m-{i}"),
+                    contact: ContactInput {
+                        external_id: format!("c-{}", i % 7),
+                        name: Some(format!("Sender {}", i % 7)),
+                        ..Default::default()
+                    },
+                    text: format!("the lantern number {i}"),
+                    attachment_ids: Vec::new(),
+                    is_group: false,
+                };
+                store.ingest_inbound(msg, 1_700_000_000_000 + i).await.expect("ingest").value
+            }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(t.await.expect("task").message.id);
+        }
+        assert_eq!(matches(&store, "lantern").await, 40, "every committed message is searchable");
+        assert_eq!(scalar(&store, "SELECT COUNT(*) FROM message_search_queue").await, 0, "nothing stays queued");
+        let senders = "SELECT COUNT(*) FROM conversations_fts WHERE conversations_fts MATCH '\"sender\"'";
+        assert_eq!(scalar(&store, senders).await, 7, "every new conversation is searchable");
+        assert_eq!(scalar(&store, "SELECT COUNT(*) FROM conversation_search_queue").await, 0);
+        index_is_sound(&store).await;
+
+        // In one transaction: messages indexed already are edited and deleted, queued ones too.
+        let (indexed, gone) = (ids[0], ids[1]);
+        store
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE messages SET text = 'a harbour' WHERE id = $1")
+                        .bind(indexed)
+                        .execute(&mut *c)
+                        .await?;
+                    let conv: i64 = sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+                        .bind(indexed)
+                        .fetch_one(&mut *c)
+                        .await?;
+                    // Two messages queued in this transaction: one edited, one deleted.
+                    for text in ["a zeppelin", "a lantern ghost"] {
+                        sqlx::query(
+                            "INSERT INTO messages (workspace_id, conversation_id, channel_id, kind, author_type, text, \
+                             status, created_at, updated_at) SELECT workspace_id, conversation_id, channel_id, kind, \
+                             author_type, $1, status, created_at, updated_at FROM messages WHERE id = $2",
+                        )
+                        .bind(text)
+                        .bind(indexed)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                    let last: i64 = sqlx::query_scalar("SELECT MAX(id) FROM messages WHERE conversation_id = $1")
+                        .bind(conv)
+                        .fetch_one(&mut *c)
+                        .await?;
+                    sqlx::query("UPDATE messages SET text = 'zeppelin harbour' WHERE id = $1")
+                        .bind(last - 1)
+                        .execute(&mut *c)
+                        .await?;
+                    sqlx::query("DELETE FROM messages WHERE id = $1").bind(last).execute(&mut *c).await?;
+                    sqlx::query("DELETE FROM messages WHERE id = $1").bind(gone).execute(&mut *c).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("edits");
+        assert_eq!(matches(&store, "lantern").await, 38);
+        assert_eq!(matches(&store, "harbour").await, 2);
+        assert_eq!(matches(&store, "zeppelin").await, 1);
+        assert_eq!(scalar(&store, "SELECT COUNT(*) FROM message_search_queue").await, 0);
+        index_is_sound(&store).await;
+
+        // A conversation's search copy changed twice in one transaction, another's once, a
+        // third deleted after a change: the index holds the last copies only.
+        store
+            .write(|c| {
+                Box::pin(async move {
+                    let ids: Vec<i64> =
+                        sqlx::query_scalar("SELECT id FROM conversations ORDER BY id").fetch_all(&mut *c).await?;
+                    for (id, text) in [
+                        (ids[0], "quokka one"),
+                        (ids[0], "quokka two"),
+                        (ids[1], "quokka three"),
+                        (ids[2], "quokka four"),
+                    ] {
+                        sqlx::query("UPDATE conversations SET search_text = $1 WHERE id = $2")
+                            .bind(text)
+                            .bind(id)
+                            .execute(&mut *c)
+                            .await?;
+                    }
+                    for sql in [
+                        "DELETE FROM jobs WHERE target_id = $1",
+                        "DELETE FROM messages WHERE conversation_id = $1",
+                        "DELETE FROM read_states WHERE conversation_id = $1",
+                        "DELETE FROM notifications WHERE conversation_id = $1",
+                        "DELETE FROM attentions WHERE conversation_id = $1",
+                        "DELETE FROM conversations WHERE id = $1",
+                    ] {
+                        sqlx::query(sql).bind(ids[2]).execute(&mut *c).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .expect("copies");
+        let quokkas = "SELECT COUNT(*) FROM conversations_fts WHERE conversations_fts MATCH '\"quokka\"'";
+        assert_eq!(scalar(&store, quokkas).await, 2);
+        let two = "SELECT COUNT(*) FROM conversations_fts WHERE conversations_fts MATCH '\"ka two\"'";
+        assert_eq!(scalar(&store, two).await, 1);
+        assert_eq!(scalar(&store, "SELECT COUNT(*) FROM conversation_search_queue").await, 0);
+        index_is_sound(&store).await;
+        store.shutdown().await;
     }
 }
