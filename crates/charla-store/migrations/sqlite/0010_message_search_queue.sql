@@ -30,7 +30,7 @@ CREATE TRIGGER message_search_au AFTER UPDATE OF text ON messages WHEN new.hidde
         SELECT 'delete', k, old.text FROM (SELECT (old.id << 28) | (old.conversation_id & 268435455) AS k)
         WHERE NOT EXISTS (SELECT 1 FROM message_search_queue WHERE key = k);
     DELETE FROM message_search_queue WHERE key = (old.id << 28) | (old.conversation_id & 268435455);
-    INSERT OR REPLACE INTO message_search_queue(key, text)
+    INSERT INTO message_search_queue(key, text)
         VALUES ((new.id << 28) | (new.conversation_id & 268435455), new.text);
 END;
 

@@ -1636,9 +1636,11 @@ impl Store for SqlStore {
 mod search_queue_tests {
     use super::*;
 
-    async fn scalar(store: &SqlStore, sql: &'static str) -> i64 {
+    async fn scalar(store: &SqlStore, sql: impl Into<String>) -> i64 {
+        let sql: String = sql.into();
+        let run = sql.clone();
         store
-            .write(move |c| Box::pin(async move { Ok(sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await?) }))
+            .write(move |c| Box::pin(async move { Ok(sqlx::query_scalar::<_, i64>(&run).fetch_one(&mut *c).await?) }))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -1655,16 +1657,11 @@ mod search_queue_tests {
                 })
             })
             .await
-            .expect("message_search integrity-check");
+            .expect("integrity-check of message_search and conversations_fts");
     }
 
-    async fn matches(store: &SqlStore, word: &'static str) -> i64 {
-        let sql: &'static str = match word {
-            "lantern" => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'lantern'",
-            "harbour" => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'harbour'",
-            _ => "SELECT COUNT(*) FROM message_search WHERE message_search MATCH 'zeppelin'",
-        };
-        scalar(store, sql).await
+    async fn matches(store: &SqlStore, word: &str) -> i64 {
+        scalar(store, format!("SELECT COUNT(*) FROM message_search WHERE message_search MATCH '{word}'")).await
     }
 
     /// Messages reach the index through the queue of migration 0010, moved into it before each
