@@ -94,12 +94,15 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = token_from_parts(parts).ok_or_else(ApiError::unauthorized)?;
         let claims = verify_session(state, &token).ok_or_else(ApiError::unauthorized)?;
-        let user = match state.store.get_user(claims.ws, claims.sub).await {
+        // Both at once (each on a connection of its own): every request waits for them.
+        let (user, viewer) =
+            tokio::join!(state.store.get_user(claims.ws, claims.sub), state.store.viewer(claims.ws, claims.sub));
+        let user = match user {
             Ok(u) if u.active => u,
             Ok(_) | Err(charla_store::StoreError::NotFound) => return Err(ApiError::unauthorized()),
             Err(e) => return Err(e.into()),
         };
-        let viewer = state.store.viewer(claims.ws, claims.sub).await.map_err(|e| match e {
+        let viewer = viewer.map_err(|e| match e {
             charla_store::StoreError::NotFound => ApiError::unauthorized(),
             e => e.into(),
         })?;

@@ -329,8 +329,25 @@ pub(crate) async fn update_user(
 }
 
 pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
+    // One statement: every API request starts here. Deleted (inactive) channels give no rights.
+    let (channels, teams) = match s.dialect {
+        Dialect::Sqlite => (
+            "(SELECT group_concat(m.channel_id, ',' ORDER BY m.channel_id) FROM channel_members m \
+             JOIN channels ch ON ch.id = m.channel_id WHERE m.user_id = u.id AND ch.active = 1)",
+            "(SELECT group_concat(team_id, ',' ORDER BY team_id) FROM team_members WHERE user_id = u.id)",
+        ),
+        Dialect::Postgres => (
+            "(SELECT string_agg(m.channel_id::text, ',' ORDER BY m.channel_id) FROM channel_members m \
+             JOIN channels ch ON ch.id = m.channel_id WHERE m.user_id = u.id AND ch.active = 1)",
+            "(SELECT string_agg(team_id::text, ',' ORDER BY team_id) FROM team_members WHERE user_id = u.id)",
+        ),
+    };
+    let sql = format!(
+        "SELECT u.role, u.flags, u.active, COALESCE({channels}, '') AS channel_ids, COALESCE({teams}, '') AS team_ids \
+         FROM users u WHERE u.id = $1 AND u.workspace_id = $2"
+    );
     let mut c = s.pool.acquire().await?;
-    let row = sqlx::query("SELECT role, flags, active FROM users WHERE id = $1 AND workspace_id = $2")
+    let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(workspace_id)
         .fetch_optional(&mut *c)
@@ -339,18 +356,14 @@ pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> Store
     if !col_bool(&row, "active")? {
         return Err(StoreError::NotFound);
     }
-    // Deleted (inactive) channels give no rights.
-    let channel_ids: Vec<Id> = sqlx::query_scalar(
-        "SELECT m.channel_id FROM channel_members m JOIN channels ch ON ch.id = m.channel_id \
-         WHERE m.user_id = $1 AND ch.active = 1 ORDER BY m.channel_id",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *c)
-    .await?;
-    let team_ids: Vec<Id> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
-        .bind(user_id)
-        .fetch_all(&mut *c)
-        .await?;
+    let ids = |name: &str| -> StoreResult<Vec<Id>> {
+        let text: String = col(&row, name)?;
+        text.split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().map_err(|_| StoreError::Database(format!("bad id {t:?} in {name}"))))
+            .collect()
+    };
+    let (channel_ids, team_ids) = (ids("channel_ids")?, ids("team_ids")?);
     Ok(Viewer {
         user_id,
         workspace_id,

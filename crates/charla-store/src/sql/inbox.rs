@@ -571,32 +571,65 @@ fn push_found_in_messages(q: &mut Sql, dialect: Dialect, workspace_id: Id, term:
 }
 
 /// PostgreSQL: the plan (contact matches counted up to `threshold`, with the conversations of
-/// matching messages) and those conversations (None without full text), in one statement:
-/// one pass over the matching messages, the dear part (each is read from the table to learn
-/// its conversation), where counting them for the plan and then gathering them took two.
+/// matching messages) and those conversations (None without full text): one pass over the
+/// matching messages, the dear part (each is read from the table to learn its conversation),
+/// where counting them for the plan and then gathering them took two; the contact count
+/// runs beside it (see [`both_at_once`]).
 async fn pg_gather(
+    s: &SqlStore,
     c: &mut AnyConnection,
     workspace_id: Id,
     term: &SearchTerm,
     threshold: i64,
 ) -> StoreResult<(SearchMode, Option<String>)> {
-    let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
-    push_people_matches(&mut q, Dialect::Postgres, workspace_id, term);
-    q.push(" LIMIT ");
-    q.bind(threshold);
-    q.push(") a) AS BIGINT) AS people, ");
-    if has_full_text(term) {
+    let mut people = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
+    push_people_matches(&mut people, Dialect::Postgres, workspace_id, term);
+    people.push(" LIMIT ");
+    people.bind(threshold);
+    people.push(") a) AS BIGINT) AS people");
+    let messages = has_full_text(term).then(|| {
+        let mut q = Sql::new("SELECT ");
         push_found_in_messages(&mut q, Dialect::Postgres, workspace_id, term);
         q.push(" AS ids");
-    } else {
-        q.push("'' AS ids");
-    }
-    let row = q.query().fetch_one(&mut *c).await?;
-    let (people, ids): (i64, String) = (col(&row, "people")?, col(&row, "ids")?);
-    let messages = if ids.is_empty() { 0 } else { ids.matches(',').count() as i64 + 1 };
+        q
+    });
+    let (people, ids) = both_at_once(s, c, people, messages, "people", "ids").await?;
+    let people: i64 = people.ok_or_else(|| StoreError::Database("no people count".into()))?;
+    let ids: Option<String> = ids;
+    let found = ids.as_deref().unwrap_or("");
+    let messages = if found.is_empty() { 0 } else { found.matches(',').count() as i64 + 1 };
     let mode =
         if people + messages >= threshold { SearchMode::Scan { messages_per_row: false } } else { SearchMode::Driven };
-    Ok((mode, has_full_text(term).then_some(ids)))
+    Ok((mode, ids))
+}
+
+/// Runs `first` and, if any, `second` (one value each, read from the named columns): on two
+/// connections at once when the pool has one to spare, else one after the other on `c`. The
+/// two halves of a search's gathering read different indexes; together they took the sum.
+async fn both_at_once<A: ColumnValue, B: ColumnValue>(
+    s: &SqlStore,
+    c: &mut AnyConnection,
+    first: Sql,
+    second: Option<Sql>,
+    first_col: &str,
+    second_col: &str,
+) -> StoreResult<(Option<A>, Option<B>)> {
+    let Some(second) = second else {
+        return Ok((Some(col(&first.query().fetch_one(&mut *c).await?, first_col)?), None));
+    };
+    match s.spare_connection().await {
+        Some(mut spare) => {
+            let a = async { col::<A>(&first.query().fetch_one(&mut *c).await?, first_col) };
+            let b = async { col::<B>(&second.query().fetch_one(&mut *spare).await?, second_col) };
+            let (a, b) = tokio::try_join!(a, b)?;
+            Ok((Some(a), Some(b)))
+        }
+        None => {
+            let a = col(&first.query().fetch_one(&mut *c).await?, first_col)?;
+            let b = col(&second.query().fetch_one(&mut *c).await?, second_col)?;
+            Ok((Some(a), Some(b)))
+        }
+    }
 }
 
 /// How a search term is applied to the conversation list (see [`search_mode`]).
@@ -694,36 +727,36 @@ struct SearchSets {
     found: i64,
 }
 
-/// Gathers [`SearchSets`] in one statement: one pass over each index, where the plan choice,
-/// the page and the counters would otherwise each ask them again (milliseconds for a common
-/// name each time).
-async fn gather_sets(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchSets> {
+/// Gathers [`SearchSets`] once per request: one pass over each index (the two at once, see
+/// [`both_at_once`]), where the plan choice, the page and the counters would otherwise each
+/// ask them again (milliseconds for a common name each time).
+async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchSets> {
     let max = SEARCH_SET_MAX.load(Ordering::Relaxed);
     let message_max = max.saturating_mul(MESSAGE_SET_FACTOR);
-    let mut q = Sql::new(
-        "SELECT (SELECT '[' || COALESCE(group_concat(k), '') || ']' FROM \
+    let mut people = Sql::new(
+        "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS people FROM \
          (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
     );
-    q.bind(people_fts_query(term));
-    q.push(" LIMIT ");
-    q.bind(max + 1);
-    q.push(")) AS people, ");
-    if has_full_text(term) {
-        q.push(&format!(
-            "(SELECT '[' || COALESCE(group_concat(k), '') || ']' FROM \
+    people.bind(people_fts_query(term));
+    people.push(" LIMIT ");
+    people.bind(max + 1);
+    people.push(")");
+    let messages = has_full_text(term).then(|| {
+        let mut q = Sql::new(&format!(
+            "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS messages FROM \
              (SELECT DISTINCT rowid & {} AS k FROM message_search WHERE message_search MATCH ",
             MESSAGE_KEY_CONVERSATIONS - 1
         ));
         q.bind(fts_phrase(&term.text));
         q.push(" LIMIT ");
         q.bind(message_max + 1);
-        q.push(")) AS messages");
-    } else {
-        q.push("'[]' AS messages");
-    }
-    let row = q.query().fetch_one(&mut *c).await?;
+        q.push(")");
+        q
+    });
+    let (people, messages) = both_at_once::<String, String>(s, c, people, messages, "people", "messages").await?;
+    let people = people.unwrap_or_else(|| "[]".into());
+    let messages = messages.unwrap_or_else(|| "[]".into());
     let count = |ids: &str| if ids.len() > 2 { ids.matches(',').count() as i64 + 1 } else { 0 };
-    let (people, messages): (String, String) = (col(&row, "people")?, col(&row, "messages")?);
     let (n_people, n_messages) = (count(&people), count(&messages));
     Ok(SearchSets {
         found: n_people + n_messages,
@@ -1033,14 +1066,14 @@ pub(crate) async fn list_conversations(
                 && threshold > 0
                 && (!has_full_text(term) || messages_index_is_exact(&mut conn).await?) =>
         {
-            Some(gather_sets(&mut conn, term).await?)
+            Some(gather_sets(s, &mut conn, term).await?)
         }
         _ => None,
     };
     // PostgreSQL: the plan's count and the messages' conversations in one statement.
     let pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
-            Some(pg_gather(&mut conn, ws, term, threshold).await?)
+            Some(pg_gather(s, &mut conn, ws, term, threshold).await?)
         }
         _ => None,
     };
@@ -1135,27 +1168,18 @@ pub(crate) async fn list_conversations(
             q.bind(limit + 1)
         }
     };
-    let rows = if branches.is_empty() { Vec::new() } else { q.query().fetch_all(&mut *conn).await? };
-    let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if conversations.len() as i64 > limit {
-        conversations.truncate(limit as usize);
-        conversations.last().map(|c| Cursor::of(filter.sort, c).encode())
-    } else {
-        None
-    };
-
     // The pending counters: one query, same visibility and filters, no section.
-    let mut q = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
-    q.bind(viewer.user_id);
-    q.push(
+    let mut cq = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
+    cq.bind(viewer.user_id);
+    cq.push(
         " THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine, \
          CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unassigned, \
          CAST(COUNT(*) AS BIGINT) AS all_count, \
          CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NOT NULL AND c.assignee_id <> ",
     );
-    q.bind(viewer.user_id);
-    q.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
-    push_visibility(&mut q, viewer);
+    cq.bind(viewer.user_id);
+    cq.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
+    push_visibility(&mut cq, viewer);
     // With many matching messages each pending conversation checks its own messages (their
     // number bounds the work, not the word's frequency).
     let count_search = match search {
@@ -1163,18 +1187,46 @@ pub(crate) async fn list_conversations(
         SearchMode::Scan { messages_per_row: false } => SearchMode::Count,
         other => other,
     };
-    push_filters(&mut q, s.dialect, ws, &filter, count_search, messages);
+    push_filters(&mut cq, s.dialect, ws, &filter, count_search, messages);
     // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
-    q.push(" AND c.status = 'open' AND c.unanswered = 1");
-    let row = q.query().fetch_one(&mut *conn).await?;
-    let counts = SectionCounts {
-        mine: col(&row, "mine")?,
-        unassigned: col(&row, "unassigned")?,
-        all: col(&row, "all_count")?,
-        teammates: col(&row, "teammates")?,
-    };
+    cq.push(" AND c.status = 'open' AND c.unanswered = 1");
 
-    let items = rows_for(&mut conn, viewer.user_id, conversations).await?;
+    // The page (and what its rows show) and the counters are independent: on two connections
+    // at once when the pool has one to spare, so the request takes the longer of the two, not
+    // their sum (a search's counters check as many rows as its page walks).
+    let (user_id, sort) = (viewer.user_id, filter.sort);
+    let page = async move {
+        let rows = if branches.is_empty() { Vec::new() } else { q.query().fetch_all(&mut *conn).await? };
+        let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let next_cursor = if conversations.len() as i64 > limit {
+            conversations.truncate(limit as usize);
+            conversations.last().map(|c| Cursor::of(sort, c).encode())
+        } else {
+            None
+        };
+        let items = rows_for(&mut conn, user_id, conversations).await?;
+        Ok::<_, StoreError>((items, next_cursor, conn))
+    };
+    let counts_of = |row: &AnyRow| -> StoreResult<SectionCounts> {
+        Ok(SectionCounts {
+            mine: col(row, "mine")?,
+            unassigned: col(row, "unassigned")?,
+            all: col(row, "all_count")?,
+            teammates: col(row, "teammates")?,
+        })
+    };
+    let (items, next_cursor, counts) = match s.spare_connection().await {
+        Some(mut spare) => {
+            let counters = async { Ok::<_, StoreError>(counts_of(&cq.query().fetch_one(&mut *spare).await?)?) };
+            let ((items, next_cursor, _), counts) = tokio::try_join!(page, counters)?;
+            (items, next_cursor, counts)
+        }
+        None => {
+            let (items, next_cursor, mut conn) = page.await?;
+            let counts = counts_of(&cq.query().fetch_one(&mut *conn).await?)?;
+            (items, next_cursor, counts)
+        }
+    };
     Ok(ConversationPage { items, counts, next_cursor })
 }
 

@@ -166,6 +166,21 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqlStore {
+    /// A second reader connection for a request that can run two statements at once, or None
+    /// when the pool has none to spare (the caller then runs them one after the other on its
+    /// own). It never waits on a full pool while the caller holds a connection, so requests
+    /// that each want two cannot deadlock it; below the pool's size it opens one (and gives up
+    /// after a moment if another request takes the slot first).
+    pub(crate) async fn spare_connection(&self) -> Option<sqlx::pool::PoolConnection<sqlx::Any>> {
+        if let Some(c) = self.pool.try_acquire() {
+            return Some(c);
+        }
+        if self.pool.size() < self.pool.options().get_max_connections() {
+            return tokio::time::timeout(Duration::from_millis(100), self.pool.acquire()).await.ok()?.ok();
+        }
+        None
+    }
+
     /// Opens `sqlite://path` (created if missing) or `postgres://...`, and migrates it.
     pub async fn open(url: &str, options: Options) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
@@ -1807,5 +1822,111 @@ mod search_queue_tests {
         assert_eq!(scalar(&store, "SELECT COUNT(*) FROM conversation_search_queue").await, 0);
         index_is_sound(&store).await;
         store.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod list_concurrency_tests {
+    use super::*;
+    use charla_core::{Flags, Language, Role};
+
+    async fn seeded(readers: u32) -> (tempfile::TempDir, Arc<SqlStore>, Viewer) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("list.db").display());
+        let store = Arc::new(SqlStore::open(&url, Options { readers, ..Options::default() }).await.expect("open"));
+        let ws = store.create_workspace("List").await.expect("workspace").id;
+        let admin = store
+            .create_user(NewUser {
+                workspace_id: ws,
+                email: "admin@example.com".into(),
+                name: "Admin".into(),
+                display_name: String::new(),
+                password_hash: "hash".into(),
+                role: Role::Admin,
+                flags: Flags::from_list(&[]),
+                language: Language::En,
+            })
+            .await
+            .expect("admin");
+        let channel = store
+            .create_channel(NewChannel {
+                workspace_id: ws,
+                kind: charla_core::ChannelKind::Api,
+                name: "api".into(),
+                secret: "s".into(),
+                webhook_url: None,
+                routing_mode: charla_core::RoutingMode::Manual,
+                max_message_length: 4096,
+                auto_close_after_secs: None,
+                response_time_limit_secs: 300,
+                greeting: None,
+                settings: "{}".into(),
+            })
+            .await
+            .expect("channel");
+        for i in 0..12 {
+            let text = if i % 3 == 0 { format!("where is my parcel {i}") } else { format!("hello {i}") };
+            let msg = InboundMessage {
+                channel_id: channel.id,
+                provider_message_id: format!("m-{i}"),
+                contact: ContactInput {
+                    external_id: format!("c-{i}"),
+                    name: Some(format!("Customer {i}")),
+                    ..Default::default()
+                },
+                text,
+                attachment_ids: Vec::new(),
+                is_group: false,
+            };
+            store.ingest_inbound(msg, 1_700_000_000_000 + i).await.expect("ingest");
+        }
+        let viewer = store.viewer(ws, admin.id).await.expect("viewer");
+        (dir, store, viewer)
+    }
+
+    /// The page and the counters run on two connections at once when the pool has one to spare,
+    /// one after the other on one connection when it has not (a single reader): the same
+    /// answer both ways, and requests that each want a second connection never deadlock a
+    /// pool they have filled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn page_and_counters_agree_with_one_reader_or_several_and_a_full_pool_never_deadlocks() {
+        let search = |q: &str| ConversationFilter {
+            search: Some(charla_core::search::parse(q).expect("term")),
+            limit: 3,
+            ..Default::default()
+        };
+        let mut answers = Vec::new();
+        for readers in [1, 4] {
+            let (_dir, store, viewer) = seeded(readers).await;
+            let all = store.list_conversations(&viewer, ConversationFilter { limit: 5, ..Default::default() }).await;
+            let all = all.expect("list");
+            assert_eq!((all.items.len(), all.counts.all, all.counts.unassigned), (5, 12, 12));
+            assert!(all.next_cursor.is_some(), "a second page");
+            let found = store.list_conversations(&viewer, search("parcel")).await.expect("search");
+            assert_eq!((found.items.len(), found.counts.all), (3, 4), "4 conversations mention a parcel");
+            answers.push((
+                all.items.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
+                found.items.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
+                found.next_cursor,
+            ));
+
+            // More requests at once than the pool has connections.
+            let mut tasks = Vec::new();
+            for i in 0..16 {
+                let (store, viewer) = (store.clone(), viewer.clone());
+                let filter = if i % 2 == 0 { search("parcel") } else { ConversationFilter::default() };
+                tasks.push(tokio::spawn(async move { store.list_conversations(&viewer, filter).await }));
+            }
+            for t in tasks {
+                let page = tokio::time::timeout(Duration::from_secs(60), t)
+                    .await
+                    .expect("a request waited forever for a connection")
+                    .expect("task")
+                    .expect("list");
+                assert!(page.counts.all == 4 || page.counts.all == 12, "{:?}", page.counts);
+            }
+            store.shutdown().await;
+        }
+        assert_eq!(answers[0], answers[1], "one reader and several give the same pages");
     }
 }
