@@ -1217,7 +1217,7 @@ pub(crate) async fn list_conversations(
     };
     let (items, next_cursor, counts) = match s.spare_connection().await {
         Some(mut spare) => {
-            let counters = async { Ok::<_, StoreError>(counts_of(&cq.query().fetch_one(&mut *spare).await?)?) };
+            let counters = async { counts_of(&cq.query().fetch_one(&mut *spare).await?) };
             let ((items, next_cursor, _), counts) = tokio::try_join!(page, counters)?;
             (items, next_cursor, counts)
         }
