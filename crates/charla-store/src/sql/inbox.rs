@@ -593,9 +593,8 @@ async fn pg_gather(
         q.push(" AS ids");
         q
     });
-    let (people, ids) = both_at_once(s, c, people, messages, "people", "ids").await?;
-    let people: i64 = people.ok_or_else(|| StoreError::Database("no people count".into()))?;
-    let ids: Option<String> = ids;
+    let (people, ids): (i64, Option<String>) =
+        both_at_once(s, c, (people, "people"), messages.map(|q| (q, "ids"))).await?;
     let found = ids.as_deref().unwrap_or("");
     let messages = if found.is_empty() { 0 } else { found.matches(',').count() as i64 + 1 };
     let mode =
@@ -603,33 +602,29 @@ async fn pg_gather(
     Ok((mode, ids))
 }
 
-/// Runs `first` and, if any, `second` (one value each, read from the named columns): on two
-/// connections at once when the pool has one to spare, else one after the other on `c`. The
-/// two halves of a search's gathering read different indexes; together they took the sum.
-async fn both_at_once<A: ColumnValue, B: ColumnValue>(
+/// One value each (read from the named column) of `first` and, if any, `second`, side by side
+/// ([`SqlStore::side_by_side`]): the two halves of a search's gathering read different indexes.
+async fn both_at_once<A: ColumnValue + Send, B: ColumnValue + Send>(
     s: &SqlStore,
     c: &mut AnyConnection,
-    first: Sql,
-    second: Option<Sql>,
-    first_col: &str,
-    second_col: &str,
-) -> StoreResult<(Option<A>, Option<B>)> {
-    let Some(second) = second else {
-        return Ok((Some(col(&first.query().fetch_one(&mut *c).await?, first_col)?), None));
-    };
-    match s.spare_connection().await {
-        Some(mut spare) => {
-            let a = async { col::<A>(&first.query().fetch_one(&mut *c).await?, first_col) };
-            let b = async { col::<B>(&second.query().fetch_one(&mut *spare).await?, second_col) };
-            let (a, b) = tokio::try_join!(a, b)?;
-            Ok((Some(a), Some(b)))
-        }
-        None => {
-            let a = col(&first.query().fetch_one(&mut *c).await?, first_col)?;
-            let b = col(&second.query().fetch_one(&mut *c).await?, second_col)?;
-            Ok((Some(a), Some(b)))
+    (first, first_col): (Sql, &'static str),
+    second: Option<(Sql, &'static str)>,
+) -> StoreResult<(A, Option<B>)> {
+    match second {
+        None => Ok((read_one(first, first_col)(c).await?, None)),
+        Some((second, second_col)) => {
+            let (a, b) = s.side_by_side(c, read_one(first, first_col), read_one(second, second_col)).await?;
+            Ok((a, Some(b)))
         }
     }
+}
+
+/// The read of one value (column `name` of the one row of `q`), to run on a given connection.
+fn read_one<T: ColumnValue + Send>(
+    q: Sql,
+    name: &'static str,
+) -> impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<T>> {
+    move |c| Box::pin(async move { col(&q.query().fetch_one(&mut *c).await?, name) })
 }
 
 /// How a search term is applied to the conversation list (see [`search_mode`]).
@@ -753,8 +748,8 @@ async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> 
         q.push(")");
         q
     });
-    let (people, messages) = both_at_once::<String, String>(s, c, people, messages, "people", "messages").await?;
-    let people = people.unwrap_or_else(|| "[]".into());
+    let (people, messages): (String, Option<String>) =
+        both_at_once(s, c, (people, "people"), messages.map(|q| (q, "messages"))).await?;
     let messages = messages.unwrap_or_else(|| "[]".into());
     let count = |ids: &str| if ids.len() > 2 { ids.matches(',').count() as i64 + 1 } else { 0 };
     let (n_people, n_messages) = (count(&people), count(&messages));
@@ -1070,7 +1065,7 @@ pub(crate) async fn list_conversations(
         }
         _ => None,
     };
-    // PostgreSQL: the plan's count and the messages' conversations in one statement.
+    // PostgreSQL: the plan's count and the messages' conversations.
     let pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
             Some(pg_gather(s, &mut conn, ws, term, threshold).await?)
@@ -1195,38 +1190,35 @@ pub(crate) async fn list_conversations(
     // at once when the pool has one to spare, so the request takes the longer of the two, not
     // their sum (a search's counters check as many rows as its page walks).
     let (user_id, sort) = (viewer.user_id, filter.sort);
-    let page = async move {
-        let rows = if branches.is_empty() { Vec::new() } else { q.query().fetch_all(&mut *conn).await? };
-        let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
-        let next_cursor = if conversations.len() as i64 > limit {
-            conversations.truncate(limit as usize);
-            conversations.last().map(|c| Cursor::of(sort, c).encode())
-        } else {
-            None
-        };
-        let items = rows_for(&mut conn, user_id, conversations).await?;
-        Ok::<_, StoreError>((items, next_cursor, conn))
-    };
-    let counts_of = |row: &AnyRow| -> StoreResult<SectionCounts> {
-        Ok(SectionCounts {
-            mine: col(row, "mine")?,
-            unassigned: col(row, "unassigned")?,
-            all: col(row, "all_count")?,
-            teammates: col(row, "teammates")?,
-        })
-    };
-    let (items, next_cursor, counts) = match s.spare_connection().await {
-        Some(mut spare) => {
-            let counters = async { counts_of(&cq.query().fetch_one(&mut *spare).await?) };
-            let ((items, next_cursor, _), counts) = tokio::try_join!(page, counters)?;
-            (items, next_cursor, counts)
-        }
-        None => {
-            let (items, next_cursor, mut conn) = page.await?;
-            let counts = counts_of(&cq.query().fetch_one(&mut *conn).await?)?;
-            (items, next_cursor, counts)
-        }
-    };
+    let ((items, next_cursor), counts) = s
+        .side_by_side(
+            &mut conn,
+            move |c| {
+                Box::pin(async move {
+                    let rows = if branches.is_empty() { Vec::new() } else { q.query().fetch_all(&mut *c).await? };
+                    let mut conversations = rows.iter().map(conversation_from_row).collect::<StoreResult<Vec<_>>>()?;
+                    let next_cursor = if conversations.len() as i64 > limit {
+                        conversations.truncate(limit as usize);
+                        conversations.last().map(|c| Cursor::of(sort, c).encode())
+                    } else {
+                        None
+                    };
+                    Ok((rows_for(c, user_id, conversations).await?, next_cursor))
+                })
+            },
+            move |c| {
+                Box::pin(async move {
+                    let row = cq.query().fetch_one(&mut *c).await?;
+                    Ok(SectionCounts {
+                        mine: col(&row, "mine")?,
+                        unassigned: col(&row, "unassigned")?,
+                        all: col(&row, "all_count")?,
+                        teammates: col(&row, "teammates")?,
+                    })
+                })
+            },
+        )
+        .await?;
     Ok(ConversationPage { items, counts, next_cursor })
 }
 

@@ -166,19 +166,31 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqlStore {
-    /// A second reader connection for a request that can run two statements at once, or None
-    /// when the pool has none to spare (the caller then runs them one after the other on its
-    /// own). It never waits on a full pool while the caller holds a connection, so requests
-    /// that each want two cannot deadlock it; below the pool's size it opens one (and gives up
-    /// after a moment if another request takes the slot first).
-    pub(crate) async fn spare_connection(&self) -> Option<sqlx::pool::PoolConnection<sqlx::Any>> {
-        if let Some(c) = self.pool.try_acquire() {
-            return Some(c);
+    /// Runs two independent reads of one request, `first` on the caller's connection `c` and
+    /// `second` on a spare one of the pool at the same time, or both on `c` one after the other
+    /// when the pool has none to spare. It never waits on a full pool while the caller holds a
+    /// connection, so requests that each want two cannot deadlock it; below the pool's size it
+    /// opens one (and gives up after a moment if another request takes the slot first).
+    pub(crate) async fn side_by_side<A, B>(
+        &self,
+        c: &mut AnyConnection,
+        first: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<A>>,
+        second: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<B>>,
+    ) -> StoreResult<(A, B)> {
+        let spare = match self.pool.try_acquire() {
+            Some(spare) => Some(spare),
+            None if self.pool.size() < self.pool.options().get_max_connections() => {
+                tokio::time::timeout(Duration::from_millis(100), self.pool.acquire()).await.ok().and_then(Result::ok)
+            }
+            None => None,
+        };
+        match spare {
+            Some(mut spare) => tokio::try_join!(first(c), second(&mut spare)),
+            None => {
+                let a = first(&mut *c).await?;
+                Ok((a, second(c).await?))
+            }
         }
-        if self.pool.size() < self.pool.options().get_max_connections() {
-            return tokio::time::timeout(Duration::from_millis(100), self.pool.acquire()).await.ok()?.ok();
-        }
-        None
     }
 
     /// Opens `sqlite://path` (created if missing) or `postgres://...`, and migrates it.
@@ -1647,6 +1659,24 @@ impl Store for SqlStore {
     }
 }
 
+/// A hand-routed API channel for the in-crate tests.
+#[cfg(test)]
+fn api_channel(workspace_id: Id) -> NewChannel {
+    NewChannel {
+        workspace_id,
+        kind: charla_core::ChannelKind::Api,
+        name: "api".into(),
+        secret: "s".into(),
+        webhook_url: None,
+        routing_mode: charla_core::RoutingMode::Manual,
+        max_message_length: 4096,
+        auto_close_after_secs: None,
+        response_time_limit_secs: 300,
+        greeting: None,
+        settings: "{}".into(),
+    }
+}
+
 #[cfg(test)]
 mod search_queue_tests {
     use super::*;
@@ -1688,22 +1718,7 @@ mod search_queue_tests {
         let url = format!("sqlite://{}", dir.path().join("queue.db").display());
         let store = Arc::new(SqlStore::open(&url, Options::default()).await.expect("open sqlite"));
         let ws = store.create_workspace("Queue").await.expect("workspace").id;
-        let channel = store
-            .create_channel(NewChannel {
-                workspace_id: ws,
-                kind: charla_core::ChannelKind::Api,
-                name: "api".into(),
-                secret: "s".into(),
-                webhook_url: None,
-                routing_mode: charla_core::RoutingMode::Manual,
-                max_message_length: 4096,
-                auto_close_after_secs: None,
-                response_time_limit_secs: 300,
-                greeting: None,
-                settings: "{}".into(),
-            })
-            .await
-            .expect("channel");
+        let channel = store.create_channel(api_channel(ws)).await.expect("channel");
         // Concurrent senders, so that groups hold several requests (both writer paths).
         let mut tasks = Vec::new();
         for i in 0..40 {
@@ -1848,22 +1863,7 @@ mod list_concurrency_tests {
             })
             .await
             .expect("admin");
-        let channel = store
-            .create_channel(NewChannel {
-                workspace_id: ws,
-                kind: charla_core::ChannelKind::Api,
-                name: "api".into(),
-                secret: "s".into(),
-                webhook_url: None,
-                routing_mode: charla_core::RoutingMode::Manual,
-                max_message_length: 4096,
-                auto_close_after_secs: None,
-                response_time_limit_secs: 300,
-                greeting: None,
-                settings: "{}".into(),
-            })
-            .await
-            .expect("channel");
+        let channel = store.create_channel(api_channel(ws)).await.expect("channel");
         for i in 0..12 {
             let text = if i % 3 == 0 { format!("where is my parcel {i}") } else { format!("hello {i}") };
             let msg = InboundMessage {
