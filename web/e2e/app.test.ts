@@ -187,6 +187,31 @@ describe('operator app', () => {
     await row(admin, 'Ana Live').waitFor();
   });
 
+  test('search tabs: everywhere, contacts only, messages only', async () => {
+    // One contact named like a word another customer wrote.
+    await server.inbound(channel, { external_id: 'c-gardenia', name: 'Gardenia Flores' }, 'Hello there');
+    await server.inbound(channel, { external_id: 'c-tomas', name: 'Tomas Writer' }, 'Do you sell gardenia seeds?');
+    await row(admin, 'Tomas Writer').waitFor();
+    assert.equal(await admin.locator('[data-testid=search-in-all]').count(), 0, 'no tabs without a search');
+    await admin.fill('#search', 'gardenia');
+    await row(admin, 'Ana Live').waitFor({ state: 'detached' });
+    await row(admin, 'Gardenia Flores').waitFor();
+    await row(admin, 'Tomas Writer').waitFor();
+    assert.equal(await admin.getAttribute('[data-testid=search-in-all]', 'aria-selected'), 'true');
+    await admin.click('[data-testid=search-in-contacts]');
+    await row(admin, 'Tomas Writer').waitFor({ state: 'detached' });
+    await row(admin, 'Gardenia Flores').waitFor();
+    await admin.click('[data-testid=search-in-messages]');
+    await row(admin, 'Gardenia Flores').waitFor({ state: 'detached' });
+    await row(admin, 'Tomas Writer').waitFor();
+    assert.equal(await admin.locator('[data-testid=conv-row]').count(), 1);
+    await admin.click('[data-testid=search-in-all]');
+    await row(admin, 'Gardenia Flores').waitFor();
+    await admin.fill('#search', '');
+    await row(admin, 'Ana Live').waitFor();
+    assert.equal(await admin.locator('[data-testid=search-in-all]').count(), 0);
+  });
+
   test('merge two contacts of the same person from the contact panel', async () => {
     await server.inbound(channel, { external_id: 'c-marta-1', name: 'Marta Merge', email: 'marta@shop.test' }, 'From my laptop');
     await server.inbound(channel, { external_id: 'c-marta-2', name: 'Marta M.', phone: '+34 622 000 111' }, 'From my phone');

@@ -17,6 +17,8 @@ import {
   reloadList,
   setFilters,
   setSearch,
+  setSearchIn,
+  type SearchIn,
   setSection,
   setSort,
   shallowArray,
@@ -101,6 +103,7 @@ function ListPane() {
         ))}
       </div>
       {selCount > 0 ? <BulkBar count={selCount} /> : <ListTools />}
+      {selCount === 0 && <SearchScopes />}
       <ActiveFilters />
       <div class="list-body">
         {list.error && !ids.length ? (
@@ -132,6 +135,32 @@ function ListPane() {
         )}
       </div>
     </aside>
+  );
+}
+
+const SCOPES: SearchIn[] = ['all', 'contacts', 'messages'];
+
+/** While a search is on: where it looks (everywhere, contact fields only, message text only). */
+function SearchScopes() {
+  const active = useStore((s) => s.q.trim().length >= 4);
+  const searchIn = useStore((s) => s.searchIn);
+  if (!active) return null;
+  return (
+    <div class="search-scopes" role="tablist" aria-label={t('inbox.searchIn')}>
+      {SCOPES.map((s) => (
+        <button
+          key={s}
+          type="button"
+          role="tab"
+          aria-selected={searchIn === s}
+          class={'scope-tab' + (searchIn === s ? ' active' : '')}
+          onClick={() => setSearchIn(s)}
+          data-testid={'search-in-' + s}
+        >
+          {t(('inbox.searchIn.' + s) as 'inbox.searchIn.all')}
+        </button>
+      ))}
+    </div>
   );
 }
 

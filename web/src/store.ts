@@ -119,6 +119,8 @@ export interface State {
   sort: Sort;
   filters: Filters;
   q: string;
+  /** Where the search looks: everywhere (contact fields and message text), or one of them. */
+  searchIn: SearchIn;
   list: ListState;
   counts: Counts;
   unreadTotal: number;
@@ -163,6 +165,7 @@ export const state: State = {
   sort: 'processing',
   filters: emptyFilters(),
   q: '',
+  searchIn: 'all',
   list: { key: '', ids: [], next: null, loading: false, error: null, loaded: false },
   counts: { mine: 0, unassigned: 0, all: 0, teammates: 0 },
   unreadTotal: 0,
@@ -404,6 +407,7 @@ function listParams(cursor?: string | null, limit = PAGE) {
     from: f.from ? new Date(f.from).toISOString() : '',
     to: f.to ? new Date(f.to).toISOString() : '',
     q: state.q.trim().length >= 4 ? state.q.trim() : '',
+    search_in: state.q.trim().length >= 4 && state.searchIn !== 'all' ? state.searchIn : '',
     cursor,
     limit,
   });
@@ -476,6 +480,16 @@ export function setSort(s: Sort) {
 export function setFilters(f: Filters) {
   state.filters = f;
   reloadList();
+}
+
+export type SearchIn = 'all' | 'contacts' | 'messages';
+
+/** The search's tabs: everywhere, contacts only, messages only. */
+export function setSearchIn(scope: SearchIn) {
+  if (state.searchIn === scope) return;
+  state.searchIn = scope;
+  emit();
+  if (state.q.trim().length >= 4) reloadList();
 }
 
 let searchTimer: ReturnType<typeof setTimeout> | undefined;

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bumped whenever the generated data changes shape: older datasets are generated again.
-pub const GENERATOR_VERSION: u32 = 4;
+pub const GENERATOR_VERSION: u32 = 5;
 const SEED: u64 = 0x00c4_a71a;
 const WORKSPACE: Id = 1;
 /// Conversations generated (and loaded) at a time.
@@ -1122,7 +1122,8 @@ async fn generate(url: &str, spec: Spec) -> anyhow::Result<Facts> {
         let n = CHUNK.min((spec.conversations - done) as usize);
         let chunk = g.chunk(1 + done as Id, n);
         // A few search terms from real contacts: name fragments and phone digits.
-        for k in chunk.contacts.iter().step_by((n / 3).max(1)).take(3) {
+        // Six per chunk: enough for two scenarios of 250 requests without repeating a term.
+        for k in chunk.contacts.iter().step_by((n / 6).max(1)).take(6) {
             // What an operator types: part of one word of the name.
             let lower = k.name.to_lowercase();
             let words: Vec<Vec<char>> =

@@ -9,7 +9,9 @@
 //!
 //! Queries: the first page of each section with its counters (processing order); all by last
 //! activity; filtered by a tag and a channel; contact search (4-6 characters of a name, or
-//! phone digits); message full-text search (a product name of middling frequency); opening a
+//! phone digits: the search's Contacts tab); message full-text search (a product name of
+//! middling frequency: its Messages tab); the search box looking in both for a contact's name
+//! (most common first names are in thousands of messages too, greetings); opening a
 //! conversation of 1,000 messages (the conversation, then its latest page of history).
 //! Report: per-operator figures over the dataset's last 30 days.
 
@@ -19,6 +21,7 @@ use crate::report::{Better, Report, ScenarioResult, p50_p99};
 use crate::server::Server;
 use anyhow::Context;
 use charla_core::access::Viewer;
+use charla_core::search::SearchScope;
 use charla_core::{Id, Millis};
 use charla_store::sql::{Options, SqlStore};
 use charla_store::{ConversationFilter, Section, Sort, Store, TagFilter};
@@ -66,8 +69,26 @@ fn queries(facts: &Facts) -> Vec<Query> {
     let (tags2, channels2) = (tags.clone(), channels.clone());
     let contact_terms = Arc::new(facts.contact_terms.clone());
     let fulltext_terms = Arc::new(facts.fulltext_terms.clone());
-    let (ct2, ft2) = (contact_terms.clone(), fulltext_terms.clone());
-    let pick = |v: &[String], i: usize| v.get(i % v.len().max(1)).cloned().unwrap_or_else(|| "maria".into());
+    // Sample `i` of a search looks for term `from + i` of `terms`, in `scope`.
+    let search = |metric: &'static str, terms: Arc<Vec<String>>, scope: SearchScope, from: usize| {
+        let pick =
+            move |i: usize| terms.get((from + i) % terms.len().max(1)).cloned().unwrap_or_else(|| "maria".into());
+        let pick2 = pick.clone();
+        let scope_param = match scope {
+            SearchScope::Everywhere => "",
+            SearchScope::Contacts => "&search_in=contacts",
+            SearchScope::Messages => "&search_in=messages",
+        };
+        Query {
+            metric,
+            http: Box::new(move |i| format!("section=all&q={}{scope_param}", urlencode(&pick(i)))),
+            filter: Box::new(move |i| ConversationFilter {
+                search: charla_core::search::parse(&pick2(i)).ok().map(|t| t.within(scope)),
+                limit: 50,
+                ..Default::default()
+            }),
+        }
+    };
     vec![
         section("section_mine", Section::Mine),
         section("section_unassigned", Section::Unassigned),
@@ -90,24 +111,11 @@ fn queries(facts: &Facts) -> Vec<Query> {
                 ..Default::default()
             }),
         },
-        Query {
-            metric: "search_contact",
-            http: Box::new(move |i| format!("section=all&q={}", urlencode(&pick(&contact_terms, i)))),
-            filter: Box::new(move |i| ConversationFilter {
-                search: charla_core::search::parse(&pick(&ct2, i)).ok(),
-                limit: 50,
-                ..Default::default()
-            }),
-        },
-        Query {
-            metric: "search_fulltext",
-            http: Box::new(move |i| format!("section=all&q={}", urlencode(&pick(&fulltext_terms, i)))),
-            filter: Box::new(move |i| ConversationFilter {
-                search: charla_core::search::parse(&pick(&ft2, i)).ok(),
-                limit: 50,
-                ..Default::default()
-            }),
-        },
+        // The search's Contacts tab, its Messages tab, and the search box (both at once) with a
+        // contact's name, on other terms than the Contacts tab's (none read before).
+        search("search_contact", contact_terms.clone(), SearchScope::Contacts, 0),
+        search("search_fulltext", fulltext_terms, SearchScope::Messages, 0),
+        search("search_everywhere", contact_terms.clone(), SearchScope::Everywhere, contact_terms.len() / 2),
     ]
 }
 

@@ -2,6 +2,30 @@
 
 pub const MIN_SEARCH_CHARS: usize = 4;
 
+/// Where an inbox search looks: the search box's "everywhere" (the default), or one side of it
+/// (the "Contacts" and "Messages" tabs of the search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchScope {
+    /// Contact fields and message text.
+    #[default]
+    Everywhere,
+    /// Contact name, phone, e-mail, Telegram username (and the channel identity's name) only.
+    Contacts,
+    /// Message text only.
+    Messages,
+}
+
+impl SearchScope {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" | "everywhere" | "" => Some(Self::Everywhere),
+            "contacts" | "contact" => Some(Self::Contacts),
+            "messages" | "message" => Some(Self::Messages),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerm {
     /// Lower-cased text to find as a substring of name, e-mail, username, and in message text.
@@ -9,6 +33,26 @@ pub struct SearchTerm {
     /// The digits of the term when it looks like (part of) a phone number, matched against
     /// the contact's phone digits whatever its formatting.
     pub phone_digits: Option<String>,
+    /// Where it is looked for.
+    pub scope: SearchScope,
+}
+
+impl SearchTerm {
+    /// The same term looked for only where `scope` says.
+    pub fn within(self, scope: SearchScope) -> Self {
+        Self { scope, ..self }
+    }
+
+    /// Whether contact fields are searched.
+    pub fn in_contacts(&self) -> bool {
+        self.scope != SearchScope::Messages
+    }
+
+    /// Whether message text is searched: not in the Contacts scope, and only when the term has
+    /// something a full-text tokenizer keeps (letters or digits).
+    pub fn in_messages(&self) -> bool {
+        self.scope != SearchScope::Contacts && self.text.chars().any(char::is_alphanumeric)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +67,7 @@ pub fn parse(q: &str) -> Result<SearchTerm, TooShort> {
     let looks_like_phone = text.chars().all(|c| c.is_ascii_digit() || "+-() .".contains(c));
     let digits = digits_of(&text);
     let phone_digits = (looks_like_phone && digits.len() >= MIN_SEARCH_CHARS).then_some(digits);
-    Ok(SearchTerm { text, phone_digits })
+    Ok(SearchTerm { text, phone_digits, scope: SearchScope::Everywhere })
 }
 
 /// Only the digits of a phone number: what phone search compares.
@@ -75,6 +119,23 @@ mod tests {
         assert_eq!(t.phone_digits.as_deref(), Some("4567"));
         let t = parse("ab12345").unwrap_or_else(|_| panic!("parse"));
         assert_eq!(t.phone_digits, None);
+    }
+
+    #[test]
+    fn scopes() {
+        let t = parse("Maria").unwrap_or_else(|_| panic!("parse"));
+        assert!(t.in_contacts() && t.in_messages());
+        let c = t.clone().within(SearchScope::Contacts);
+        assert!(c.in_contacts() && !c.in_messages());
+        let m = t.within(SearchScope::Messages);
+        assert!(!m.in_contacts() && m.in_messages());
+        // Nothing a tokenizer keeps: no message can match.
+        let p = parse("+-()  .").unwrap_or_else(|_| panic!("parse"));
+        assert!(!p.in_messages());
+        assert_eq!(SearchScope::parse("contacts"), Some(SearchScope::Contacts));
+        assert_eq!(SearchScope::parse("messages"), Some(SearchScope::Messages));
+        assert_eq!(SearchScope::parse(""), Some(SearchScope::Everywhere));
+        assert_eq!(SearchScope::parse("files"), None);
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct ConversationListParams {
     /// Search, at least 4 characters: contact name, phone (digits, any formatting), e-mail,
     /// Telegram username, message text.
     q: Option<String>,
+    /// Where `q` looks: `all` (default: contact fields and message text) | `contacts` |
+    /// `messages`.
+    search_in: Option<String>,
     /// `processing` (default: closest to or furthest past the response-time limit first) |
     /// `last_activity`
     sort: Option<String>,
@@ -103,6 +106,7 @@ pub fn parse_filter(pairs: &[(String, String)]) -> ApiResult<ConversationFilter>
     let mut f = ConversationFilter { limit: 50, ..Default::default() };
     let mut tag_ids: Vec<Id> = Vec::new();
     let mut tag_special: Option<TagFilter> = None;
+    let mut scope = charla_core::search::SearchScope::Everywhere;
     for (k, v) in pairs {
         let v = v.as_str();
         match k.as_str() {
@@ -145,6 +149,7 @@ pub fn parse_filter(pairs: &[(String, String)]) -> ApiResult<ConversationFilter>
             "q" if !v.trim().is_empty() => {
                 f.search = Some(charla_core::search::parse(v).map_err(|_| query_too_short())?)
             }
+            "search_in" => scope = charla_core::search::SearchScope::parse(v.trim()).ok_or_else(|| bad_param(k, v))?,
             "sort" => {
                 f.sort = match v {
                     "processing" | "processing_order" | "" => Sort::ProcessingOrder,
@@ -171,6 +176,7 @@ pub fn parse_filter(pairs: &[(String, String)]) -> ApiResult<ConversationFilter>
             return Err(ApiError::bad_request("invalid_query", "tag: `none` and `pinned` cannot be combined with ids"));
         }
     };
+    f.search = f.search.map(|term| term.within(scope));
     Ok(f)
 }
 
@@ -776,6 +782,17 @@ mod tests {
         assert_eq!(code(&[("tag", "none,4")]), Some((400, "invalid_query".into())));
         assert_eq!(code(&[("from", "yesterday")]), Some((400, "invalid_query".into())));
         assert_eq!(code(&[("q", "abcd"), ("unknown", "x")]), None);
+        assert_eq!(code(&[("q", "abcd"), ("search_in", "files")]), Some((400, "invalid_query".into())));
+    }
+
+    #[test]
+    fn search_scope() {
+        use charla_core::search::SearchScope;
+        let scope = |l: &[(&str, &str)]| parse_filter(&pairs(l)).ok().and_then(|f| f.search).map(|t| t.scope);
+        assert_eq!(scope(&[("q", "laura")]), Some(SearchScope::Everywhere));
+        assert_eq!(scope(&[("search_in", "contacts"), ("q", "laura")]), Some(SearchScope::Contacts));
+        assert_eq!(scope(&[("q", "laura"), ("search_in", "messages")]), Some(SearchScope::Messages));
+        assert_eq!(scope(&[("search_in", "messages")]), None, "no term, no search");
     }
 
     #[test]

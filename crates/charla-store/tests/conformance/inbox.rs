@@ -303,6 +303,23 @@ async fn search_contacts_and_message_text(store: Arc<dyn Store>) {
         let filter = by_activity(ConversationFilter { search: Some(term), ..Default::default() });
         assert_eq!(ids(&list(&store, &admin, filter).await), pick(&d, want), "search {q:?}");
     }
+    // The search's Contacts and Messages tabs: each looks only where it says.
+    let scoped: &[(&str, search::SearchScope, &[usize])] = &[
+        ("mari", search::SearchScope::Contacts, &[0]),
+        ("mari", search::SearchScope::Messages, &[]),
+        ("zeld", search::SearchScope::Contacts, &[3]),
+        ("555-010", search::SearchScope::Contacts, &[0]),
+        ("555-010", search::SearchScope::Messages, &[]),
+        ("refund", search::SearchScope::Contacts, &[]),
+        ("refund", search::SearchScope::Messages, &[2]),
+        ("about shipping", search::SearchScope::Messages, &[3]),
+        ("acme.io", search::SearchScope::Messages, &[]),
+    ];
+    for (q, scope, want) in scoped {
+        let term = search::parse(q).expect("term").within(*scope);
+        let filter = by_activity(ConversationFilter { search: Some(term), ..Default::default() });
+        assert_eq!(ids(&list(&store, &admin, filter).await), pick(&d, want), "search {q:?} in {scope:?}");
+    }
     // Search stays within what the viewer sees.
     let ana = store.viewer(ws, d.w.ana.id).await.expect("viewer");
     let filter = by_activity(ConversationFilter { search: search::parse("refund").ok(), ..Default::default() });

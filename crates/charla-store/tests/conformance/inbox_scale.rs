@@ -5,6 +5,7 @@
 
 use crate::conversations::{MIN, T0, inbound, ingest, send, user};
 use charla_core::access::Viewer;
+use charla_core::search::SearchScope;
 use charla_core::*;
 use charla_store::*;
 use std::sync::Arc;
@@ -160,8 +161,9 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
     let terms = [
         "lopez", "lópez", "maría", "mari", "refund", "order", "600 555", "555 002", "acme.io", "mille", "zorai", "zzzz",
     ];
-    for term in terms {
-        let search = charla_core::search::parse(term).ok();
+    let scopes = [SearchScope::Everywhere, SearchScope::Contacts, SearchScope::Messages];
+    for (term, scope) in terms.into_iter().flat_map(|t| scopes.map(|s| (t, s))) {
+        let search = charla_core::search::parse(term).ok().map(|t| t.within(scope));
         for v in &d.viewers {
             for section in SECTIONS {
                 for sort in SORTS {
@@ -180,10 +182,10 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
                         charla_store::sql::set_search_set_max(20_000);
                         assert_eq!(
                             driven, scan,
-                            "{term:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set}",
+                            "{term:?} {scope:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set}",
                             v.user_id
                         );
-                        assert_eq!(counts_driven, counts_scan, "{term:?} user {} counts", v.user_id);
+                        assert_eq!(counts_driven, counts_scan, "{term:?} {scope:?} user {} counts", v.user_id);
                     }
                 }
             }
@@ -191,6 +193,46 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
     }
     // Something is found at all: contact names, phone digits, e-mail, message text.
     let admin = &d.viewers[0];
+    // Everywhere finds what either scope finds, and nothing else.
+    for term in terms {
+        let found = |scope| {
+            let filter = ConversationFilter {
+                search: charla_core::search::parse(term).ok().map(|t| t.within(scope)),
+                sort: Sort::LastActivity,
+                ..Default::default()
+            };
+            let store = store.clone();
+            async move {
+                let mut ids: Vec<Id> = all_pages(&store, admin, &filter).await.iter().map(|c| c.id).collect();
+                ids.sort_unstable();
+                ids
+            }
+        };
+        let (all, contacts, messages) = (
+            found(SearchScope::Everywhere).await,
+            found(SearchScope::Contacts).await,
+            found(SearchScope::Messages).await,
+        );
+        let mut union: Vec<Id> = contacts.iter().chain(&messages).copied().collect();
+        union.sort_unstable();
+        union.dedup();
+        assert_eq!(all, union, "{term:?}: everywhere = contacts ∪ messages");
+    }
+    // Each scope looks only where it says.
+    let in_scope = |term: &str, scope| ConversationFilter {
+        search: charla_core::search::parse(term).ok().map(|t| t.within(scope)),
+        ..Default::default()
+    };
+    assert!(
+        all_pages(&store, admin, &in_scope("600 555", SearchScope::Messages)).await.is_empty(),
+        "phones are not message text"
+    );
+    assert!(!all_pages(&store, admin, &in_scope("600 555", SearchScope::Contacts)).await.is_empty());
+    assert!(!all_pages(&store, admin, &in_scope("refund", SearchScope::Messages)).await.is_empty());
+    assert!(
+        all_pages(&store, admin, &in_scope("refund", SearchScope::Contacts)).await.is_empty(),
+        "no contact is named refund"
+    );
     for (term, at_least) in [
         ("lopez", 1),
         ("lópez", 2),
