@@ -104,6 +104,16 @@ try {
   await page.waitForSelector('.suggest-item');
   await shot(page, 'composer-canned');
   await page.fill('[data-testid=composer-input]', '');
+  // The search with its tabs: everywhere, then contacts only.
+  await page.fill('#search', 'wholesale');
+  await page.waitForSelector('[data-testid=search-in-contacts]');
+  await row(page, 'Kenji Tanaka').waitFor();
+  await shot(page, 'search-everywhere');
+  await page.click('[data-testid=search-in-messages]');
+  await row(page, 'Kenji Tanaka').waitFor();
+  await shot(page, 'search-messages');
+  await page.click('[data-testid=search-in-all]');
+  await page.fill('#search', '');
   await page.click('[data-testid=filters]');
   await page.waitForSelector('.filter-panel');
   await shot(page, 'filters');
