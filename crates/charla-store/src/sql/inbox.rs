@@ -593,22 +593,23 @@ async fn pg_gather(
     term: &SearchTerm,
     threshold: i64,
 ) -> StoreResult<(SearchMode, Option<String>)> {
-    let mut people = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
-    push_people_matches(&mut people, Dialect::Postgres, workspace_id, term);
-    people.push(" LIMIT ");
-    people.bind(threshold);
-    people.push(") a) AS BIGINT) AS people");
+    let people = term.in_contacts().then(|| {
+        let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
+        push_people_matches(&mut q, Dialect::Postgres, workspace_id, term);
+        q.push(" LIMIT ");
+        q.bind(threshold);
+        q.push(") a) AS BIGINT) AS people");
+        q
+    });
     let messages = term.in_messages().then(|| {
         let mut q = Sql::new("SELECT ");
         push_found_in_messages(&mut q, Dialect::Postgres, workspace_id, term);
         q.push(" AS ids");
         q
     });
-    let (people, ids): (i64, Option<String>) = match messages {
-        _ if term.in_contacts() => both_at_once(s, c, (people, "people"), messages.map(|q| (q, "ids"))).await?,
-        Some(messages) => (0, Some(read_one(messages, "ids")(c).await?)),
-        None => (0, None),
-    };
+    let (people, ids): (Option<i64>, Option<String>) =
+        both_at_once(s, c, people.map(|q| (q, "people")), messages.map(|q| (q, "ids"))).await?;
+    let people = people.unwrap_or(0);
     let found = ids.as_deref().unwrap_or("");
     let messages = if found.is_empty() { 0 } else { found.matches(',').count() as i64 + 1 };
     let mode =
@@ -616,20 +617,23 @@ async fn pg_gather(
     Ok((mode, ids))
 }
 
-/// One value each (read from the named column) of `first` and, if any, `second`, side by side
+/// One value each (read from the named column) of whichever of `first` and `second` the
+/// search needs (its scope may leave one out), side by side when both run
 /// ([`SqlStore::side_by_side`]): the two halves of a search's gathering read different indexes.
 async fn both_at_once<A: ColumnValue + Send, B: ColumnValue + Send>(
     s: &SqlStore,
     c: &mut AnyConnection,
-    (first, first_col): (Sql, &'static str),
+    first: Option<(Sql, &'static str)>,
     second: Option<(Sql, &'static str)>,
-) -> StoreResult<(A, Option<B>)> {
-    match second {
-        None => Ok((read_one(first, first_col)(c).await?, None)),
-        Some((second, second_col)) => {
+) -> StoreResult<(Option<A>, Option<B>)> {
+    match (first, second) {
+        (Some((first, first_col)), Some((second, second_col))) => {
             let (a, b) = s.side_by_side(c, read_one(first, first_col), read_one(second, second_col)).await?;
-            Ok((a, Some(b)))
+            Ok((Some(a), Some(b)))
         }
+        (Some((first, col)), None) => Ok((Some(read_one(first, col)(c).await?), None)),
+        (None, Some((second, col))) => Ok((None, Some(read_one(second, col)(c).await?))),
+        (None, None) => Ok((None, None)),
     }
 }
 
@@ -737,14 +741,17 @@ struct SearchSets {
 async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<SearchSets> {
     let max = SEARCH_SET_MAX.load(Ordering::Relaxed);
     let message_max = max.saturating_mul(MESSAGE_SET_FACTOR);
-    let mut people = Sql::new(
-        "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS people FROM \
-         (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
-    );
-    people.bind(people_fts_query(term));
-    people.push(" LIMIT ");
-    people.bind(max + 1);
-    people.push(")");
+    let people = term.in_contacts().then(|| {
+        let mut q = Sql::new(
+            "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS people FROM \
+             (SELECT rowid AS k FROM conversations_fts WHERE conversations_fts MATCH ",
+        );
+        q.bind(people_fts_query(term));
+        q.push(" LIMIT ");
+        q.bind(max + 1);
+        q.push(")");
+        q
+    });
     let messages = term.in_messages().then(|| {
         let mut q = Sql::new(&format!(
             "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS messages FROM \
@@ -757,11 +764,9 @@ async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> 
         q.push(")");
         q
     });
-    let (people, messages): (String, Option<String>) = match messages {
-        _ if term.in_contacts() => both_at_once(s, c, (people, "people"), messages.map(|q| (q, "messages"))).await?,
-        Some(messages) => ("[]".into(), Some(read_one(messages, "messages")(c).await?)),
-        None => ("[]".into(), None),
-    };
+    let (people, messages): (Option<String>, Option<String>) =
+        both_at_once(s, c, people.map(|q| (q, "people")), messages.map(|q| (q, "messages"))).await?;
+    let people = people.unwrap_or_else(|| "[]".into());
     let messages = messages.unwrap_or_else(|| "[]".into());
     let count = |ids: &str| if ids.len() > 2 { ids.matches(',').count() as i64 + 1 } else { 0 };
     let (n_people, n_messages) = (count(&people), count(&messages));
