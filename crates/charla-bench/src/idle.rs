@@ -105,6 +105,9 @@ fn visitor_source(block: u8, i: usize) -> SocketAddr {
 
 async fn connect_bound(source: SocketAddr, server: SocketAddr) -> anyhow::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
+    // A port some earlier run left in TIME_WAIT may be picked again (the 4-tuple still differs
+    // or connect says so); without it a second run within a minute found no port to bind.
+    socket.set_reuseaddr(true)?;
     socket.bind(source)?;
     Ok(socket.connect(server).await?)
 }
