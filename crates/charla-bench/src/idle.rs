@@ -105,9 +105,9 @@ fn visitor_source(block: u8, i: usize) -> SocketAddr {
 
 async fn connect_bound(source: SocketAddr, server: SocketAddr) -> anyhow::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
-    // A port some earlier run left in TIME_WAIT may be picked again (the 4-tuple still differs
-    // or connect says so); without it a second run within a minute found no port to bind.
-    socket.set_reuseaddr(true)?;
+    // Closed with a reset, not left in TIME_WAIT for a minute: the thousands of ports a run
+    // leaves there made the next run's binds fail ("address already in use").
+    socket.set_zero_linger()?;
     socket.bind(source)?;
     Ok(socket.connect(server).await?)
 }
