@@ -43,7 +43,10 @@ fn every_scenario_runs_at_tiny_size_on_both_stores() {
             r["baseline"].as_f64().expect("baseline"),
             r["ratio"].as_f64().expect("ratio"),
         );
-        assert!(value > 0.0 && value.is_finite(), "value must be positive: {r}");
+        // Memory growth per socket may read 0 at this size (sockets fitting in memory the
+        // allocator kept); every other figure is a positive measurement.
+        let may_be_zero = r["metric"].as_str().is_some_and(|m| m.starts_with("rss_per_"));
+        assert!(value.is_finite() && (value > 0.0 || (may_be_zero && value == 0.0)), "value must be positive: {r}");
         assert!(baseline > 0.0 && baseline.is_finite(), "baseline must be present and positive: {r}");
         let want = value / baseline;
         assert!((ratio - want).abs() <= 1e-3 * want.max(1.0), "ratio = value / baseline: {r}");

@@ -1687,6 +1687,17 @@ impl Store for SqlStore {
     }
 }
 
+/// A SQLite store in a folder of its own (kept while the first value lives) with one
+/// workspace, for the in-crate tests.
+#[cfg(test)]
+async fn temp_store(name: &str) -> (tempfile::TempDir, Arc<SqlStore>, Id) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
+    let store = Arc::new(SqlStore::open(&url, Options::default()).await.expect("open sqlite"));
+    let ws = store.create_workspace(name).await.expect("workspace").id;
+    (dir, store, ws)
+}
+
 /// A hand-routed API channel for the in-crate tests.
 #[cfg(test)]
 fn api_channel(workspace_id: Id) -> NewChannel {
@@ -1742,10 +1753,7 @@ mod search_queue_tests {
     /// deleted while still queued never damages the index.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn committed_messages_are_indexed_once_and_edits_of_queued_ones_keep_the_index_sound() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("queue.db").display());
-        let store = Arc::new(SqlStore::open(&url, Options::default()).await.expect("open sqlite"));
-        let ws = store.create_workspace("Queue").await.expect("workspace").id;
+        let (_dir, store, ws) = temp_store("Queue").await;
         let channel = store.create_channel(api_channel(ws)).await.expect("channel");
         // Concurrent senders, so that groups hold several requests (both writer paths).
         let mut tasks = Vec::new();
@@ -2008,10 +2016,7 @@ mod fast_group_tests {
     /// one is kept.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_failing_request_fails_alone_and_the_rest_of_its_group_commits() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("fast.db").display());
-        let store = Arc::new(SqlStore::open(&url, Options::default()).await.expect("open sqlite"));
-        let ws = store.create_workspace("Fast").await.expect("workspace").id;
+        let (_dir, store, ws) = temp_store("Fast").await;
         // Holds the writer for a moment, so that the requests below queue up and are run as
         // one group.
         let hold = {
