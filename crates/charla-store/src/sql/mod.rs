@@ -706,16 +706,15 @@ fn run_fast_group(
             }
         }
         ops.extend(todo);
-        let mut commit = if failed { Err("a request failed".to_string()) } else { Ok(()) };
-        if commit.is_ok() {
-            commit = flush_events_fast(conn, &pending.rows).map_err(|e| e.to_string());
-        }
-        if commit.is_ok() {
-            commit = queue.flush_fast(conn).map_err(|e| e.to_string());
-        }
-        if commit.is_ok() {
-            commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        }
+        let commit = if failed {
+            // Only in the optimistic run, which is run again below: no caller sees it.
+            Err("a request failed".to_string())
+        } else {
+            flush_events_fast(conn, &pending.rows)
+                .and_then(|()| queue.flush_fast(conn))
+                .and_then(|()| conn.execute_batch("COMMIT"))
+                .map_err(|e| e.to_string())
+        };
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
             if !savepoints {
