@@ -145,9 +145,10 @@ describe('messenger channels in the operator app', () => {
     await admin.goto(`${server.base}/conversations/${waConv}`);
     await admin.click('[data-testid=template-button]');
     await admin.waitForSelector('[data-testid=template-picker]');
+    // The picker opens before its templates arrive: count the options once they are listed.
+    await admin.waitForSelector('.tpl-foot:has-text("2 templates")');
     // Only approved templates are offered.
     assert.equal(await admin.locator('[data-testid=template-option]').count(), 1);
-    await admin.waitForSelector('.tpl-foot:has-text("2 templates")');
     await admin.click('[data-testid=template-option][data-name=pedido_listo]');
     const preview = '[data-testid=template-preview]';
     assert.equal(await text(admin, preview), 'Hola {{1}}, tu pedido {{2}} está listo para recoger.');
