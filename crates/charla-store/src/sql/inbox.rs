@@ -565,6 +565,7 @@ async fn found_in_messages(
     term: &SearchTerm,
 ) -> StoreResult<String> {
     let mut q = Sql::new("SELECT ");
+    q.plan_each_run(dialect);
     push_found_in_messages(&mut q, dialect, workspace_id, term);
     q.push(" AS ids");
     col(&q.query().fetch_one(&mut *c).await?, "ids")
@@ -595,6 +596,7 @@ async fn pg_gather(
 ) -> StoreResult<(SearchMode, Option<String>)> {
     let people = term.in_contacts().then(|| {
         let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
+        q.plan_each_run(Dialect::Postgres);
         push_people_matches(&mut q, Dialect::Postgres, workspace_id, term);
         q.push(" LIMIT ");
         q.bind(threshold);
@@ -603,6 +605,7 @@ async fn pg_gather(
     });
     let messages = term.in_messages().then(|| {
         let mut q = Sql::new("SELECT ");
+        q.plan_each_run(Dialect::Postgres);
         push_found_in_messages(&mut q, Dialect::Postgres, workspace_id, term);
         q.push(" AS ids");
         q
@@ -1164,6 +1167,7 @@ pub(crate) async fn list_conversations(
         q.bind(limit + 1);
     };
     let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "));
+    q.plan_each_run(s.dialect);
     match branches.as_slice() {
         [] => q.push("1 = 0"),
         [one] if !ids_first => {
@@ -1188,6 +1192,7 @@ pub(crate) async fn list_conversations(
     };
     // The pending counters: one query, same visibility and filters, no section.
     let mut cq = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
+    cq.plan_each_run(s.dialect);
     cq.bind(viewer.user_id);
     cq.push(
         " THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine, \
