@@ -31,8 +31,15 @@ const TABLES_WITH_IDS: &[&str] = &[
 ];
 
 /// Tables whose secondary indexes and triggers are dropped during the load.
-const BIG_TABLES: &[&str] =
-    &["contacts", "contact_tags", "contact_identities", "conversations", "attentions", "messages"];
+const BIG_TABLES: &[&str] = &[
+    "contacts",
+    "contact_tags",
+    "contact_identities",
+    "conversations",
+    "conversation_search",
+    "attentions",
+    "messages",
+];
 
 /// Rows per INSERT statement on SQLite (well under its 32766 bound variables).
 const SQLITE_ROWS_PER_INSERT: usize = 500;
@@ -686,6 +693,15 @@ impl BulkLoader {
                 c.execute("PRAGMA wal_checkpoint(TRUNCATE)").await.map_err(err)?;
             }
             Native::Postgres(c) => {
+                // The mirror of contact search's copy (migration 0010) is filled by a trigger,
+                // which the load's replica role switches off: in one pass, before its indexes.
+                progress("INSERT INTO conversation_search");
+                c.execute(
+                    "INSERT INTO conversation_search (id, workspace_id, search_text, search_phone) \
+                     SELECT id, workspace_id, search_text, search_phone FROM conversations ON CONFLICT (id) DO NOTHING",
+                )
+                .await
+                .map_err(err)?;
                 for sql in &self.recreate {
                     progress(first_words(sql));
                     c.execute(sql.as_str()).await.map_err(err)?;

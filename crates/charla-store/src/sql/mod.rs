@@ -355,6 +355,7 @@ impl SqlStore {
                 (7, include_str!("../../migrations/postgres/0007_conversation_search.sql")),
                 (8, include_str!("../../migrations/postgres/0008_hidden_messages.sql")),
                 (9, include_str!("../../migrations/postgres/0009_inbox_reads.sql")),
+                (10, include_str!("../../migrations/postgres/0010_people_search.sql")),
             ],
         };
         let dialect = self.dialect;
