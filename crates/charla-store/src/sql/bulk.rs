@@ -14,6 +14,7 @@ use crate::{Store, StoreError, StoreResult};
 use charla_core::search::{contact_search_text, digits_of};
 use charla_core::*;
 use sqlx::{Connection, Executor, PgConnection, Row, SqliteConnection};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 /// The tables the loader writes ids into (their sequences move past the loaded ids).
@@ -230,6 +231,9 @@ pub struct BulkLoader {
     recreate: Vec<String>,
     /// Rows written in the current SQLite transaction.
     in_tx: usize,
+    /// PostgreSQL: each tagged contact's copy of its tags for its conversations' `tag_ids`
+    /// (migration 0011: the trigger that fills it is off during the load).
+    tag_copies: HashMap<Id, String>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -268,7 +272,7 @@ impl BulkLoader {
         if existing > 0 {
             return Err(StoreError::Invalid("not_empty", "bulk loading needs a database without conversations".into()));
         }
-        let mut loader = BulkLoader { conn, recreate: Vec::new(), in_tx: 0 };
+        let mut loader = BulkLoader { conn, recreate: Vec::new(), in_tx: 0, tag_copies: HashMap::new() };
         loader.drop_secondary_structures().await?;
         Ok(loader)
     }
@@ -497,6 +501,14 @@ impl BulkLoader {
             "created_at",
         ];
         self.insert("contacts", &cols, rows).await?;
+        if matches!(self.conn, Native::Postgres(_)) {
+            for k in contacts.iter().filter(|k| !k.tag_ids.is_empty()) {
+                let mut ids = k.tag_ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                self.tag_copies.insert(k.id, ids.iter().fold(",".to_string(), |acc, t| format!("{acc}{t},")));
+            }
+        }
         let tags =
             contacts.iter().flat_map(|k| k.tag_ids.iter().map(move |t| vec![k.id.into(), (*t).into()])).collect();
         self.insert("contact_tags", &["contact_id", "tag_id"], tags).await
@@ -526,10 +538,11 @@ impl BulkLoader {
     }
 
     pub async fn conversations(&mut self, conversations: &[BulkConversation]) -> StoreResult<()> {
+        let postgres = matches!(self.conn, Native::Postgres(_));
         let rows = conversations
             .iter()
             .map(|c| {
-                vec![
+                let mut row = vec![
                     c.id.into(),
                     c.workspace_id.into(),
                     c.channel_id.into(),
@@ -551,7 +564,12 @@ impl BulkLoader {
                     c.created_at.into(),
                     c.search_text.as_str().into(),
                     c.search_phone.as_str().into(),
-                ]
+                ];
+                if postgres {
+                    let copy = c.contact_id.and_then(|k| self.tag_copies.get(&k));
+                    row.push(copy.map_or(",", String::as_str).into());
+                }
+                row
             })
             .collect();
         let cols = [
@@ -576,8 +594,10 @@ impl BulkLoader {
             "created_at",
             "search_text",
             "search_phone",
+            "tag_ids",
         ];
-        self.insert("conversations", &cols, rows).await
+        let cols = if postgres { &cols[..] } else { &cols[..cols.len() - 1] };
+        self.insert("conversations", cols, rows).await
     }
 
     pub async fn attentions(&mut self, attentions: &[BulkAttention]) -> StoreResult<()> {

@@ -355,6 +355,18 @@ fn push_filters(
     }
     match &f.tag {
         TagFilter::Any => {}
+        // PostgreSQL: the conversation's copy of its contact's tags (migration 0011), read from
+        // the inbox index being walked instead of a lookup in `contact_tags` per walked row.
+        TagFilter::All(tags) if dialect == Dialect::Postgres => {
+            for t in tags {
+                q.push(" AND strpos(c.tag_ids, ");
+                q.bind(format!(",{t},"));
+                q.push(") > 0");
+            }
+        }
+        TagFilter::None if dialect == Dialect::Postgres => {
+            q.push(" AND c.tag_ids = ','");
+        }
         TagFilter::All(tags) => {
             for t in tags {
                 q.push(

@@ -356,6 +356,7 @@ impl SqlStore {
                 (8, include_str!("../../migrations/postgres/0008_hidden_messages.sql")),
                 (9, include_str!("../../migrations/postgres/0009_inbox_reads.sql")),
                 (10, include_str!("../../migrations/postgres/0010_people_search.sql")),
+                (11, include_str!("../../migrations/postgres/0011_conversation_tags.sql")),
             ],
         };
         let dialect = self.dialect;

@@ -272,6 +272,34 @@ async fn tag_filters(store: Arc<dyn Store>) {
         list(&store, &admin, by_activity(ConversationFilter { tag: TagFilter::PinnedOnly, ..Default::default() }))
             .await;
     assert!(page.items.is_empty());
+
+    // The filter follows what happens to the contacts afterwards (PostgreSQL keeps a copy of
+    // the tags on each conversation): tags replaced, a tag deleted, contacts merged and
+    // detached, a new conversation of a tagged contact; the counters with it.
+    let tagged = |tag: TagFilter| {
+        let store = store.clone();
+        let admin = admin.clone();
+        async move { list(&store, &admin, by_activity(ConversationFilter { tag, ..Default::default() })).await }
+    };
+    store.set_contact_tags(ws, contact(1), &[vip.id]).await.expect("tags");
+    assert_eq!(ids(&tagged(TagFilter::All(vec![new.id])).await), pick(&d, &[0]));
+    assert_eq!(ids(&tagged(TagFilter::All(vec![vip.id])).await), pick(&d, &[1, 0]));
+    store.delete_tag(ws, new.id).await.expect("delete tag");
+    assert!(tagged(TagFilter::All(vec![new.id])).await.items.is_empty());
+    assert_eq!(ids(&tagged(TagFilter::All(vec![vip.id])).await), pick(&d, &[1, 0]));
+    store.merge_contacts(ws, contact(0), contact(7), T0 + 20 * MIN).await.expect("merge");
+    assert_eq!(ids(&tagged(TagFilter::All(vec![vip.id])).await), pick(&d, &[7, 1, 0]));
+    store.detach_contact(ws, d.c[1].id, d.w.admin.id, T0 + 21 * MIN).await.expect("detach");
+    let page = tagged(TagFilter::All(vec![vip.id])).await;
+    assert_eq!(ids(&page), pick(&d, &[7, 0]));
+    // Both open and waiting for an answer: 0 unassigned, 7 Bob's.
+    assert_eq!(page.counts, SectionCounts { mine: 0, unassigned: 1, all: 2, teammates: 1 });
+    assert_eq!(ids(&tagged(TagFilter::None).await), pick(&d, &[6, 5, 4, 3, 2, 1]));
+    let later = ingest(&store, inbound(d.w.channel.id, "p-late", "ext-late", "Late Comer", "hi"), T0 + 22 * MIN).await;
+    store.set_contact_tags(ws, later.contact_id.expect("contact"), &[vip.id]).await.expect("tags");
+    let mut want = vec![later.id];
+    want.extend(pick(&d, &[7, 0]));
+    assert_eq!(ids(&tagged(TagFilter::All(vec![vip.id])).await), want);
 }
 
 async fn search_contacts_and_message_text(store: Arc<dyn Store>) {
