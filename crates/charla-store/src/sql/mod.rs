@@ -809,6 +809,13 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) enum Arg {
     Int(Option<i64>),
     Text(Option<String>),
+    Blob(Vec<u8>),
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Arg {
+        Arg::Blob(v)
+    }
 }
 
 impl From<i64> for Arg {
@@ -918,12 +925,13 @@ impl Sql {
 }
 
 /// `sql` with `args` bound to its placeholders in order.
-pub(crate) fn query_with<'q>(sql: &'q str, args: &[Arg]) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
+pub(crate) fn query_with<'q>(sql: &'q str, args: &'q [Arg]) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
     let mut q = sqlx::query(sql);
     for a in args {
         q = match a {
             Arg::Int(v) => q.bind(*v),
             Arg::Text(v) => q.bind(v.clone()),
+            Arg::Blob(v) => q.bind(v.as_slice()),
         };
     }
     q
@@ -936,6 +944,7 @@ impl rusqlite::ToSql for Arg {
         match self {
             Arg::Int(v) => v.to_sql(),
             Arg::Text(v) => v.to_sql(),
+            Arg::Blob(v) => v.to_sql(),
         }
     }
 }
