@@ -746,7 +746,7 @@ fn people_fts_query(term: &SearchTerm) -> String {
 /// conversations) that the first page is found sooner by walking the sort order and reading
 /// each row's copy of its contact's text than by gathering every match. Matches in messages
 /// come from the index's keys alone, cheaper to gather than a row is to check its own
-/// messages: their set takes [`MESSAGE_SET_FACTOR`] times as many.
+/// messages: their set takes [`MESSAGE_SET_FACTOR`] times as many matching messages.
 static SEARCH_SET_MAX: AtomicI64 = AtomicI64::new(20_000);
 const MESSAGE_SET_FACTOR: i64 = 4;
 
@@ -787,10 +787,13 @@ async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> 
         q.push(")");
         q
     });
+    // Each matching message's conversation, repeated as often as it has matches: made distinct
+    // here, where SQLite's DISTINCT built a temporary index of them (9 of the 12 ms of gathering
+    // the 31,000 messages that say "elena").
     let messages = term.in_messages().then(|| {
         let mut q = Sql::new(&format!(
             "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS messages FROM \
-             (SELECT DISTINCT rowid & {} AS k FROM message_search WHERE message_search MATCH ",
+             (SELECT rowid & {} AS k FROM message_search WHERE message_search MATCH ",
             MESSAGE_KEY_CONVERSATIONS - 1
         ));
         q.bind(fts_phrase(&term.text));
@@ -801,15 +804,28 @@ async fn gather_sets(s: &SqlStore, c: &mut AnyConnection, term: &SearchTerm) -> 
     });
     let (people, messages): (Option<String>, Option<String>) =
         both_at_once(s, c, people.map(|q| (q, "people")), messages.map(|q| (q, "messages"))).await?;
-    let people = people.unwrap_or_else(|| "[]".into());
-    let messages = messages.unwrap_or_else(|| "[]".into());
-    let count = |ids: &str| if ids.len() > 2 { ids.matches(',').count() as i64 + 1 } else { 0 };
-    let (n_people, n_messages) = (count(&people), count(&messages));
+    // Past its limit a gathering is cut short: the set is incomplete, and not used.
+    let ((people, people_rows), (messages, message_rows)) = (ids_of(people.as_deref()), ids_of(messages.as_deref()));
     Ok(SearchSets {
-        found: n_people + n_messages,
-        people: (n_people <= max).then(|| IdSet::new(people)),
-        messages: (n_messages <= message_max).then(|| IdSet::new(messages)),
+        found: (people.len() + messages.len()) as i64,
+        people: (people_rows <= max).then(|| IdSet::new(people)),
+        messages: (message_rows <= message_max).then(|| IdSet::new(messages)),
     })
+}
+
+/// The distinct ids of a JSON array of ids gathered by SQLite, ascending, and how many the
+/// array held.
+fn ids_of(json: Option<&str>) -> (Vec<i64>, i64) {
+    let mut ids: Vec<i64> = json
+        .unwrap_or("")
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    let rows = ids.len() as i64;
+    ids.sort_unstable();
+    ids.dedup();
+    (ids, rows)
 }
 
 /// SQLite: one gathered set of conversation ids, as the JSON array it was gathered as and, when
@@ -842,10 +858,18 @@ const ID_MAP_BYTES_PER_ID: i64 = 1024;
 const ID_MAP_MAX_BYTES: i64 = 32 << 20;
 
 impl IdSet {
-    fn new(json: String) -> IdSet {
-        let ids: Vec<i64> =
-            json.trim_matches(|c| c == '[' || c == ']').split(',').filter_map(|x| x.trim().parse().ok()).collect();
-        let map = match (ids.iter().min(), ids.iter().max()) {
+    /// From distinct ids, ascending ([`ids_of`]).
+    fn new(ids: Vec<i64>) -> IdSet {
+        let mut json = String::with_capacity(ids.len() * 8 + 2);
+        json.push('[');
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&id.to_string());
+        }
+        json.push(']');
+        let map = match (ids.first(), ids.last()) {
             (Some(&lo), Some(&hi)) if lo >= 0 => {
                 let len = hi - lo + 1;
                 (len <= ID_MAP_MAX_BYTES && len <= ID_MAP_BYTES_PER_ID.saturating_mul(ids.len() as i64)).then(|| {
