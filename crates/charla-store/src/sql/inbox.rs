@@ -429,7 +429,7 @@ fn push_filters(
             match messages {
                 MessageSource::Sets(sets) => match &sets.people {
                     Some(set) => push_in_set(q, search, set),
-                    None => push_copy_condition(q, term),
+                    None => push_copy_condition(q, Dialect::Sqlite, term),
                 },
                 _ => {
                     q.push(&format!("{plus}c.id IN ("));
@@ -475,15 +475,25 @@ fn push_in_json(q: &mut Sql, plus: &str, ids: &str) {
     q.push("))");
 }
 
-/// SQLite: the conversation's own copy of its contact's and identity's text contains the term
-/// (or the copy of the phone digits its digits). Both are lower-cased as the term is (migration
-/// 0009), so this finds what `conversations_fts` finds, row by row.
-fn push_copy_condition(q: &mut Sql, term: &SearchTerm) {
-    q.push("(instr(c.search_text, ");
+/// The conversation's own copy of its contact's and identity's text contains the term (or the
+/// copy of the phone digits its digits). Both are lower-cased as the term is (migration 0009),
+/// so this finds what the trigram index finds, row by row (SQLite: `conversations_fts`;
+/// PostgreSQL: `conversation_search`), reading the copy from the inbox index being walked.
+///
+/// PostgreSQL: `strpos`, not LIKE. The planner estimates a substring LIKE from the column's
+/// histogram, a few hundred matches for a name in 8,000 conversations, and rather than walk the
+/// sort's index for a page it read the whole table and sorted it (247 ms); for a function's
+/// result it guesses a third of the rows, and walks (what SQLite's unary plus asks for).
+fn push_copy_condition(q: &mut Sql, dialect: Dialect, term: &SearchTerm) {
+    let contains = match dialect {
+        Dialect::Sqlite => "instr",
+        Dialect::Postgres => "strpos",
+    };
+    q.push(&format!("({contains}(c.search_text, "));
     q.bind(term.text.clone());
     q.push(") > 0");
     if let Some(digits) = &term.phone_digits {
-        q.push(" OR instr(c.search_phone, ");
+        q.push(&format!(" OR {contains}(c.search_phone, "));
         q.bind(digits.clone());
         q.push(") > 0");
     }
@@ -543,30 +553,12 @@ fn push_pg_search(
     }
     q.push(" AND (");
     if term.in_contacts() {
-        push_pg_copy_condition(q, term);
+        push_copy_condition(q, Dialect::Postgres, term);
     }
     if term.in_messages() {
         q.push(if term.in_contacts() { " OR c.id IN (" } else { "c.id IN (" });
         push_messages(q);
         q.push(")");
-    }
-    q.push(")");
-}
-
-/// PostgreSQL, scans and counters: `(strpos(c.search_text, <term>) > 0 OR ...)`, the row's own
-/// copy contains the term (what LIKE '%term%' tests, read from the inbox index that includes
-/// the copy). Not LIKE: the planner estimates a substring LIKE from the column's histogram, a
-/// few hundred matches for a name in 8,000 conversations, and rather than walk the sort's index
-/// for a page it read the whole table and sorted it (247 ms); it guesses a third of the rows
-/// for a function's result, and walks (what SQLite's unary plus asks for).
-fn push_pg_copy_condition(q: &mut Sql, term: &SearchTerm) {
-    q.push("(strpos(c.search_text, ");
-    q.bind(term.text.clone());
-    q.push(") > 0");
-    if let Some(digits) = &term.phone_digits {
-        q.push(" OR strpos(c.search_phone, ");
-        q.bind(digits.clone());
-        q.push(") > 0");
     }
     q.push(")");
 }
