@@ -844,10 +844,11 @@ struct IdMap {
 
 /// Most bytes of map per id in the set: sparser sets (a few matches over a wide range of ids)
 /// stay JSON only, where the map would cost more to copy into each statement than the
-/// temporary index costs to build.
-const ID_MAP_BYTES_PER_ID: i64 = 1024;
-/// And a map never exceeds this (the set is copied into each statement that reads it).
-const ID_MAP_MAX_BYTES: i64 = 32 << 20;
+/// temporary index costs to build (a few hundred nanoseconds an id).
+const ID_MAP_BYTES_PER_ID: i64 = 256;
+/// And a map never exceeds this, ids spanning 4 million conversations: it is copied into each
+/// statement that reads it, and a request's memory stays small.
+const ID_MAP_MAX_BYTES: i64 = 4 << 20;
 
 impl IdSet {
     /// From distinct ids, ascending ([`ids_of`]).
@@ -1535,5 +1536,24 @@ mod tests {
     fn fts_phrases_quote_everything() {
         assert_eq!(fts_phrase("refund late"), "\"refund late\"");
         assert_eq!(fts_phrase("say \"hi\" OR x*"), "\"say \"\"hi\"\" OR x*\"");
+    }
+
+    #[test]
+    fn gathered_ids_become_distinct_sets_with_maps_when_dense() {
+        // Repeats (one per matching message) are made distinct; the rows gathered are counted.
+        let (ids, rows) = ids_of(Some("[12,10,12,15,10]"));
+        assert_eq!((ids.clone(), rows), (vec![10, 12, 15], 5));
+        assert_eq!(ids_of(Some("[]")), (vec![], 0));
+        assert_eq!(ids_of(None), (vec![], 0));
+        let set = IdSet::new(ids);
+        assert_eq!(set.json, "[10,12,15]");
+        let map = set.map.expect("dense: a map");
+        assert_eq!((map.lo, map.bytes), (10, vec![1, 0, 1, 0, 0, 1]));
+        // Sparse (more than 256 bytes an id) or too wide: the JSON array alone.
+        assert_eq!(IdSet::new(vec![1, 1_000]).map, None);
+        assert!(IdSet::new(vec![1, 500]).map.is_some());
+        let wide: Vec<i64> = (0..20_000).map(|i| i * 250).collect();
+        assert_eq!(IdSet::new(wide).map, None, "spans more than 4 MiB of map");
+        assert_eq!(IdSet::new(Vec::new()), IdSet { json: "[]".into(), map: None });
     }
 }
