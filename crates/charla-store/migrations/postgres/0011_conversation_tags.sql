@@ -48,7 +48,10 @@ CREATE TRIGGER contact_tags_deleted AFTER DELETE ON contact_tags
 CREATE TRIGGER contact_tags_updated AFTER UPDATE ON contact_tags
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION contact_tags_conversations();
 
--- Every inbox order carries the copy, so that a walk with a tag filter reads the index alone.
+-- Every inbox order carries the tags' copy, so that a walk with a tag filter reads the index
+-- alone, and the search copy (0007): an agent's search walks their own order and their channels',
+-- which lacked it, so each walked row was read from the table to test it (one agent's 4,894
+-- conversations for a name with 20 among them: 4,894 table reads, 25 ms warm, 153 ms cold).
 DROP INDEX conversations_processing;
 CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000),
     last_activity_at DESC, id DESC, channel_id, assignee_id, team_id, is_group, contact_id, identity_id)
@@ -56,21 +59,21 @@ CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered 
 DROP INDEX conversations_channel_processing;
 CREATE INDEX conversations_channel_processing ON conversations(workspace_id, channel_id, unanswered DESC,
     COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, assignee_id, team_id, is_group, contact_id, identity_id)
-    INCLUDE (due_at, tag_ids);
+    INCLUDE (due_at, tag_ids, search_text, search_phone);
 DROP INDEX conversations_assignee_processing;
 CREATE INDEX conversations_assignee_processing ON conversations(workspace_id, assignee_id, unanswered DESC,
     COALESCE(due_at, 9000000000000000), last_activity_at DESC, id DESC, channel_id, team_id, is_group, contact_id, identity_id)
-    INCLUDE (due_at, tag_ids);
+    INCLUDE (due_at, tag_ids, search_text, search_phone);
 DROP INDEX conversations_activity_all;
 CREATE INDEX conversations_activity_all ON conversations(workspace_id, last_activity_at DESC, id DESC,
     channel_id, assignee_id, team_id, is_group, contact_id, identity_id)
     INCLUDE (search_text, search_phone, tag_ids);
 DROP INDEX conversations_channel;
 CREATE INDEX conversations_channel ON conversations(workspace_id, channel_id, last_activity_at DESC, id DESC,
-    assignee_id, team_id, is_group, contact_id, identity_id) INCLUDE (tag_ids);
+    assignee_id, team_id, is_group, contact_id, identity_id) INCLUDE (tag_ids, search_text, search_phone);
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(workspace_id, assignee_id, last_activity_at DESC, id DESC,
-    channel_id, team_id, is_group, contact_id, identity_id) INCLUDE (tag_ids);
+    channel_id, team_id, is_group, contact_id, identity_id) INCLUDE (tag_ids, search_text, search_phone);
 DROP INDEX conversations_pending;
 CREATE INDEX conversations_pending ON conversations(workspace_id, channel_id, assignee_id, team_id, is_group, contact_id,
     identity_id, last_message_author, owned_by_bot, last_activity_at, status, unanswered)
