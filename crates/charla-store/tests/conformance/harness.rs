@@ -34,6 +34,13 @@ async fn pg_admin(sql: &str) {
 }
 
 pub async fn postgres() -> Harness {
+    let (db, url) = new_pg_database().await;
+    let store = SqlStore::open(&url, Options::default()).await.expect("open postgres store");
+    Harness { store: Arc::new(store), _dir: None, pg_db: Some(db) }
+}
+
+/// Creates an empty PostgreSQL database for one test: its name and URL.
+pub async fn new_pg_database() -> (String, String) {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -42,15 +49,19 @@ pub async fn postgres() -> Harness {
     let admin = pg_admin_url();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
     let url = format!("{base}/{db}");
-    let store = SqlStore::open(&url, Options::default()).await.expect("open postgres store");
-    Harness { store: Arc::new(store), _dir: None, pg_db: Some(db) }
+    (db, url)
+}
+
+/// Drops a database made by [`new_pg_database`].
+pub async fn drop_pg_database(db: &str) {
+    pg_admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
 }
 
 impl Harness {
     pub async fn finish(self) {
         self.store.shutdown().await;
         if let Some(db) = self.pg_db {
-            pg_admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+            drop_pg_database(&db).await;
         }
     }
 }

@@ -8,6 +8,7 @@
 mod harness;
 mod conversations;
 mod directory;
+mod fresh_postgres;
 mod inbox;
 mod inbox_scale;
 mod jobs;
