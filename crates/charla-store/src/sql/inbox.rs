@@ -685,9 +685,29 @@ enum SearchMode {
 }
 
 /// Matches (contacts, identities and messages, each counted up to this) above which a search
-/// walks the sorted conversations instead of sorting all matches. Both plans cost about the
-/// same around here on a million conversations: a few milliseconds.
+/// walks the sorted conversations instead of sorting all matches; each store lowers it to
+/// where its walk got cheaper ([`SQLITE_DRIVEN_MAX`], [`PG_DRIVEN_MAX`]). The test hooks of
+/// [`set_search_scan_threshold`] change it.
 static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
+/// SQLite, with the matches gathered as sets: most matches that still drive the query.
+///
+/// A driven page reads every match's row from `conversations` to sort them (and the counters
+/// read each again): random pages of a wide table, where a walk of the sort order's index reads
+/// neighbouring entries and checks each against the set's byte map. Measured on the bench's
+/// million conversations (`Contacts` tab, six terms per band, medians; the OS cache dropped and
+/// the server restarted first: cold, then the same terms again: warm), driven → walked:
+/// 50–200 matches warm 11 → 96 ms; 200–500: 11 → 31; 500–800: 13 → 24 (cold 127 → 87);
+/// 800–1,300: 19 → 23 (cold 174 → 87); 1,300–2,000: 20 → 20 (cold 219 → 71); 2,000–3,000: 26
+/// → 19 (cold 213 → 74). The bench's rarer surnames (about 2,900 matches): cold 196–416 → 45–87.
+const SQLITE_DRIVEN_MAX: i64 = 1_000;
+/// PostgreSQL: most matches (contacts counted, messages' conversations) that still drive the
+/// query. Driven, every match's row is read from `conversations`, a wide table mostly outside
+/// shared buffers; the walk reads the sort order's index alone (it carries the search copy).
+/// Measured as for [`SQLITE_DRIVEN_MAX`] (PostgreSQL restarted too for cold), driven → walked:
+/// 50–200 matches warm 14 → 139 ms; 200–500: 18 → 44 (cold 142 → 99); 500–800: 29 → 32 (cold
+/// 279 → 58); 800–1,300: 45 → 23 (cold 328 → 94); 1,300–2,000: 42 → 21 (cold 313 → 79);
+/// 2,000–3,000: 64 → 13 (cold 720 → 82).
+const PG_DRIVEN_MAX: i64 = 500;
 
 /// Matching messages from which a scan checks each conversation's own messages instead of
 /// looking every match up (about a microsecond each) to learn its conversation: checking one
@@ -1215,13 +1235,15 @@ pub(crate) async fn list_conversations(
     // PostgreSQL: the plan's count and the messages' conversations.
     let pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
-            Some(pg_gather(s, &mut conn, ws, term, threshold).await?)
+            Some(pg_gather(s, &mut conn, ws, term, threshold.min(PG_DRIVEN_MAX)).await?)
         }
         _ => None,
     };
     let search = match (&filter.search, &sets, &pg) {
         // Driven only by two sets, and small ones.
-        (Some(_), Some(sets), _) if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold => {
+        (Some(_), Some(sets), _)
+            if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold.min(SQLITE_DRIVEN_MAX) =>
+        {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
         (Some(_), Some(_), _) => SearchMode::Driven,
