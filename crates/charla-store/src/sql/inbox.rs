@@ -689,7 +689,8 @@ enum SearchMode {
 /// where its walk got cheaper ([`SQLITE_DRIVEN_MAX`], [`PG_DRIVEN_MAX`]). The test hooks of
 /// [`set_search_scan_threshold`] change it.
 static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
-/// SQLite, with the matches gathered as sets: most matches that still drive the query.
+/// SQLite, with the matches gathered as sets: most matches that still drive a query that would
+/// otherwise walk the whole workspace (an admin's All or Teammates).
 ///
 /// A driven page reads every match's row from `conversations` to sort them (and the counters
 /// read each again): random pages of a wide table, where a walk of the sort order's index reads
@@ -700,8 +701,8 @@ static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 /// 800–1,300: 19 → 23 (cold 174 → 87); 1,300–2,000: 20 → 20 (cold 219 → 71); 2,000–3,000: 26
 /// → 19 (cold 213 → 74). The bench's rarer surnames (about 2,900 matches): cold 196–416 → 45–87.
 const SQLITE_DRIVEN_MAX: i64 = 1_000;
-/// PostgreSQL: most matches (contacts counted, messages' conversations) that still drive the
-/// query. Driven, every match's row is read from `conversations`, a wide table mostly outside
+/// PostgreSQL: most matches (contacts counted, messages' conversations) that still drive a
+/// query that would otherwise walk the whole workspace. Driven, every match's row is read from `conversations`, a wide table mostly outside
 /// shared buffers; the walk reads the sort order's index alone (it carries the search copy).
 /// Measured as for [`SQLITE_DRIVEN_MAX`] (PostgreSQL restarted too for cold), driven → walked:
 /// 50–200 matches warm 14 → 139 ms; 200–500: 18 → 44 (cold 142 → 99); 500–800: 29 → 32 (cold
@@ -1220,6 +1221,12 @@ pub(crate) async fn list_conversations(
     // Read once: every choice below follows the same value (the conformance suite changes it
     // while other tests run).
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
+    // Matches past which the walk is cheaper: lower where it walks the whole workspace (an
+    // admin's All or Teammates); a narrower view holds fewer of the matches, so its walk goes
+    // further for a page (an agent's Messages tab, 1,100 matches, warm: the page 25 ms walked, 3
+    // driven).
+    let walks_workspace = viewer.is_admin() && matches!(filter.section, Section::All | Section::Teammates);
+    let driven_max = |cap: i64| if walks_workspace { threshold.min(cap) } else { threshold };
     // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
     // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
     let sets = match &filter.search {
@@ -1235,14 +1242,14 @@ pub(crate) async fn list_conversations(
     // PostgreSQL: the plan's count and the messages' conversations.
     let pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
-            Some(pg_gather(s, &mut conn, ws, term, threshold.min(PG_DRIVEN_MAX)).await?)
+            Some(pg_gather(s, &mut conn, ws, term, driven_max(PG_DRIVEN_MAX)).await?)
         }
         _ => None,
     };
     let search = match (&filter.search, &sets, &pg) {
         // Driven only by two sets, and small ones.
         (Some(_), Some(sets), _)
-            if sets.people.is_none() || sets.messages.is_none() || sets.found >= threshold.min(SQLITE_DRIVEN_MAX) =>
+            if sets.people.is_none() || sets.messages.is_none() || sets.found >= driven_max(SQLITE_DRIVEN_MAX) =>
         {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
