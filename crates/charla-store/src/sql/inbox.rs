@@ -556,9 +556,27 @@ fn push_pg_search(
         push_copy_condition(q, Dialect::Postgres, term);
     }
     if term.in_messages() {
-        q.push(if term.in_contacts() { " OR c.id IN (" } else { "c.id IN (" });
-        push_messages(q);
-        q.push(")");
+        if term.in_contacts() {
+            q.push(" OR ");
+        }
+        match found_in_messages {
+            // A test of the walked row against the gathered ids (a constant array, so a hashed
+            // test), where `c.id IN (<the ids>)` let the planner start from the ids: it guesses
+            // 200 distinct values in an unnested array, so it read every match's row by its key
+            // and sorted them instead of walking the sort order (8,595 conversations saying
+            // "rosa": 978 ms against 6; "kapika", 4,495: 112 against 8). `+ 0` keeps the
+            // primary key out of it.
+            Some(ids) => {
+                q.push("(c.id + 0) = ANY(CAST(string_to_array(");
+                q.bind(ids);
+                q.push(", ',') AS BIGINT[]))");
+            }
+            None => {
+                q.push("c.id IN (");
+                push_messages(q);
+                q.push(")");
+            }
+        }
     }
     q.push(")");
 }
