@@ -357,6 +357,7 @@ impl SqlStore {
                 (9, include_str!("../../migrations/postgres/0009_inbox_reads.sql")),
                 (10, include_str!("../../migrations/postgres/0010_people_search.sql")),
                 (11, include_str!("../../migrations/postgres/0011_conversation_tags.sql")),
+                (12, include_str!("../../migrations/postgres/0012_search_fill.sql")),
             ],
         };
         let dialect = self.dialect;
