@@ -720,8 +720,9 @@ static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 /// → 19 (cold 213 → 74). The bench's rarer surnames (about 2,900 matches): cold 196–416 → 45–87.
 const SQLITE_DRIVEN_MAX: i64 = 1_000;
 /// PostgreSQL: most matches (contacts counted, messages' conversations) that still drive a
-/// query that would otherwise walk the whole workspace. Driven, every match's row is read from `conversations`, a wide table mostly outside
-/// shared buffers; the walk reads the sort order's index alone (it carries the search copy).
+/// query that would otherwise walk the whole workspace. Driven, every match's row is read from
+/// `conversations`, a wide table mostly outside shared buffers; the walk reads the sort order's
+/// index alone (it carries the search copy).
 /// Measured as for [`SQLITE_DRIVEN_MAX`] (PostgreSQL restarted too for cold), driven → walked:
 /// 50–200 matches warm 14 → 139 ms; 200–500: 18 → 44 (cold 142 → 99); 500–800: 29 → 32 (cold
 /// 279 → 58); 800–1,300: 45 → 23 (cold 328 → 94); 1,300–2,000: 42 → 21 (cold 313 → 79);
@@ -1239,11 +1240,17 @@ pub(crate) async fn list_conversations(
     // Read once: every choice below follows the same value (the conformance suite changes it
     // while other tests run).
     let threshold = SEARCH_SCAN_FROM.load(Ordering::Relaxed);
+    // The page: one query per branch of what the viewer sees in the section, each walking an
+    // index in sort order; several branches are merged and sorted again.
+    let mut branches = branches(viewer, filter.section);
+    if let Some(ch) = filter.channel_id {
+        branches.retain(|b| !matches!(b, Branch::Channel(c) if *c != ch));
+    }
     // Matches past which the walk is cheaper: lower where it walks the whole workspace (an
     // admin's All or Teammates); a narrower view holds fewer of the matches, so its walk goes
     // further for a page (an agent's Messages tab, 1,100 matches, warm: the page 25 ms walked, 3
     // driven).
-    let walks_workspace = viewer.is_admin() && matches!(filter.section, Section::All | Section::Teammates);
+    let walks_workspace = branches == [Branch::Workspace];
     let driven_max = |cap: i64| if walks_workspace { threshold.min(cap) } else { threshold };
     // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
     // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
@@ -1304,12 +1311,6 @@ pub(crate) async fn list_conversations(
         (None, None, false) => MessageSource::Lookup,
     };
 
-    // The page: one query per branch of what the viewer sees in the section, each walking an
-    // index in sort order; several branches are merged and sorted again.
-    let mut branches = branches(viewer, filter.section);
-    if let Some(ch) = filter.channel_id {
-        branches.retain(|b| !matches!(b, Branch::Channel(c) if *c != ch));
-    }
     match (&filter.search, search) {
         // The few matches drive the query: gather them once, keep the visible ones.
         (Some(_), SearchMode::Driven) if !branches.is_empty() => branches = vec![Branch::Visible],
