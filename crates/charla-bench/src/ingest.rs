@@ -231,7 +231,44 @@ async fn steady(sink: &Sink, phase: &str, rate: u64, secs: f64) -> anyhow::Resul
 /// time, and when the last one arrived.
 struct Receiver {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<anyhow::Result<(Vec<f64>, Option<Instant>)>>,
+    task: tokio::task::JoinHandle<anyhow::Result<Received>>,
+}
+
+/// What the operator's socket received: each message's latency in ms with its send time (ms
+/// since the bench's clock base), and when the last one arrived.
+struct Received {
+    latencies: Vec<f64>,
+    sent_ms: Vec<f64>,
+    last: Option<Instant>,
+}
+
+/// `CHARLA_BENCH_TRACE=1`: the steady run's latencies over time, in windows of 250 ms.
+fn trace_timeline(label: &str, sent_ms: &[f64], latencies: &[f64]) {
+    if !std::env::var("CHARLA_BENCH_TRACE").is_ok_and(|v| v == "1") || sent_ms.is_empty() {
+        return;
+    }
+    let start = sent_ms.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut windows: std::collections::BTreeMap<u64, (usize, usize, f64)> = Default::default();
+    for (s, l) in sent_ms.iter().zip(latencies) {
+        let w = windows.entry(((s - start) / 250.0) as u64).or_default();
+        w.0 += 1;
+        w.1 += usize::from(*l > 10.0);
+        w.2 = w.2.max(*l);
+    }
+    let since_start = Instant::now().saturating_duration_since(clock_base() + Duration::from_secs_f64(start / 1000.0));
+    let wall = std::time::SystemTime::now() - since_start;
+    let wall = wall.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() % 86_400.0).unwrap_or(0.0);
+    eprintln!(
+        "{label} (from {:02}:{:02}:{:06.3} UTC): window(250 ms) messages over-10ms max-ms",
+        (wall / 3600.0) as u64,
+        (wall % 3600.0 / 60.0) as u64,
+        wall % 60.0
+    );
+    for (w, (n, slow, max)) in windows {
+        if slow > 0 {
+            eprintln!("  {:>6.2}s {n:>4} {slow:>4} {max:>7.1}", w as f64 / 4.0);
+        }
+    }
 }
 
 impl Receiver {
@@ -241,6 +278,7 @@ impl Receiver {
         let stop2 = stop.clone();
         let task = tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut sent_ms = Vec::new();
             let mut last = None;
             loop {
                 if stop2.load(Ordering::Relaxed) && latencies.len() as u64 >= expected.load(Ordering::Relaxed) {
@@ -258,17 +296,18 @@ impl Receiver {
                     {
                         let now = Instant::now();
                         latencies.push(now.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                        sent_ms.push(sent.saturating_duration_since(clock_base()).as_secs_f64() * 1000.0);
                         last = Some(now);
                     }
                 }
             }
-            Ok((latencies, last))
+            Ok(Received { latencies, sent_ms, last })
         });
         Ok(Receiver { stop, task })
     }
 
     /// Waits (at most 60 s) for every expected message, then gives the latencies.
-    async fn finish(self) -> anyhow::Result<(Vec<f64>, Option<Instant>)> {
+    async fn finish(self) -> anyhow::Result<Received> {
         self.stop.store(true, Ordering::Relaxed);
         let mut task = self.task;
         match tokio::time::timeout(Duration::from_secs(60), &mut task).await {
@@ -306,7 +345,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let started = Instant::now();
     let (sat, _) = saturate(&sink, "http", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
     expected.store(sat.messages, Ordering::Relaxed);
-    let (mut sat_lat, last) = receiver.finish().await?;
+    let Received { latencies: mut sat_lat, last, .. } = receiver.finish().await?;
     // Sustained means delivered: the run ends when the operator has the last message.
     let sat_elapsed = last.map_or(sat.elapsed, |l| l.saturating_duration_since(started).max(sat.elapsed));
     let http_rate = sat.messages as f64 / sat_elapsed.as_secs_f64().max(1e-9);
@@ -315,7 +354,8 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let receiver = Receiver::start(&api, expected.clone()).await?;
     let (st, _) = steady(&sink, "http-steady", sizes.steady_rate, sizes.steady_secs).await?;
     expected.store(st.messages, Ordering::Relaxed);
-    let (mut steady_lat, _) = receiver.finish().await?;
+    let Received { latencies: mut steady_lat, sent_ms, .. } = receiver.finish().await?;
+    trace_timeline("steady, over HTTP", &sent_ms, &steady_lat);
     server.stop().await?;
 
     // --- baseline: the store in this process, same database, no HTTP

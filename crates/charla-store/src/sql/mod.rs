@@ -358,6 +358,7 @@ impl SqlStore {
                 (10, include_str!("../../migrations/postgres/0010_people_search.sql")),
                 (11, include_str!("../../migrations/postgres/0011_conversation_tags.sql")),
                 (12, include_str!("../../migrations/postgres/0012_search_fill.sql")),
+                (13, include_str!("../../migrations/postgres/0013_steady_writes.sql")),
             ],
         };
         let dialect = self.dialect;
