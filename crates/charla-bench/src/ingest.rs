@@ -206,7 +206,8 @@ async fn steady(sink: &Sink, phase: &str, rate: u64, secs: f64) -> anyhow::Resul
             let mut local = 0u64;
             while let Some((seq, due)) = rx.recv().await {
                 client.send(message(&phase, i, seq, local, due)).await?;
-                own.push(due.elapsed().as_secs_f64() * 1000.0);
+                let sent_ms = due.saturating_duration_since(clock_base()).as_secs_f64() * 1000.0;
+                own.push((sent_ms, due.elapsed().as_secs_f64() * 1000.0));
                 local += 1;
             }
             Ok::<_, anyhow::Error>(own)
@@ -219,11 +220,13 @@ async fn steady(sink: &Sink, phase: &str, rate: u64, secs: f64) -> anyhow::Resul
         senders[(seq as usize) % STEADY_CLIENTS].send((seq, due)).await.context("steady client stopped")?;
     }
     drop(senders);
-    let mut latencies = Vec::new();
+    let mut timed = Vec::new();
     for t in tasks {
-        latencies.extend(t.await??);
+        timed.extend(t.await??);
     }
     let elapsed = started.elapsed();
+    let (sent_ms, latencies): (Vec<f64>, Vec<f64>) = timed.into_iter().unzip();
+    trace_timeline(&format!("steady, {phase}"), &sent_ms, &latencies);
     Ok((Run { messages: latencies.len() as u64, elapsed, latencies_ms: latencies.clone() }, latencies))
 }
 
