@@ -122,11 +122,6 @@ fn queries(facts: &Facts) -> Vec<Query> {
 /// Untimed requests of each kind before the timed ones.
 const WARM_UP: usize = 50;
 
-/// `CHARLA_BENCH_TRACE=1`: print the inbox requests that take 20 ms or more.
-fn trace_slow() -> bool {
-    std::env::var("CHARLA_BENCH_TRACE").is_ok_and(|v| v == "1")
-}
-
 fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -201,7 +196,8 @@ async fn measure_inbox(
                 let t = std::time::Instant::now();
                 let page = api.get(&path).await?;
                 anyhow::ensure!(page["counts"].is_object(), "no counts in {path}");
-                if traced && trace_slow() && t.elapsed().as_millis() >= 20 {
+                // `CHARLA_BENCH_TRACE=1`: the requests that take 20 ms or more.
+                if traced && crate::trace() && t.elapsed().as_millis() >= 20 {
                     println!("    slow: {} ms as viewer {} {path}", t.elapsed().as_millis(), i % n);
                 }
                 Ok(())

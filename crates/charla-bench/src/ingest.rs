@@ -44,6 +44,10 @@ fn nanos_since_base(t: Instant) -> u64 {
     t.saturating_duration_since(clock_base()).as_nanos() as u64
 }
 
+fn ms_since_base(t: Instant) -> f64 {
+    nanos_since_base(t) as f64 / 1e6
+}
+
 /// The send time written in a frame's message text, if there is one.
 fn marked_time(frame: &str) -> Option<Instant> {
     let at = frame.find(MARK)? + MARK.len();
@@ -206,8 +210,7 @@ async fn steady(sink: &Sink, phase: &str, rate: u64, secs: f64) -> anyhow::Resul
             let mut local = 0u64;
             while let Some((seq, due)) = rx.recv().await {
                 client.send(message(&phase, i, seq, local, due)).await?;
-                let sent_ms = due.saturating_duration_since(clock_base()).as_secs_f64() * 1000.0;
-                own.push((sent_ms, due.elapsed().as_secs_f64() * 1000.0));
+                own.push((ms_since_base(due), due.elapsed().as_secs_f64() * 1000.0));
                 local += 1;
             }
             Ok::<_, anyhow::Error>(own)
@@ -247,7 +250,7 @@ struct Received {
 
 /// `CHARLA_BENCH_TRACE=1`: the steady run's latencies over time, in windows of 250 ms.
 fn trace_timeline(label: &str, sent_ms: &[f64], latencies: &[f64]) {
-    if !std::env::var("CHARLA_BENCH_TRACE").is_ok_and(|v| v == "1") || sent_ms.is_empty() {
+    if !crate::trace() || sent_ms.is_empty() {
         return;
     }
     let start = sent_ms.iter().copied().fold(f64::INFINITY, f64::min);
@@ -258,15 +261,9 @@ fn trace_timeline(label: &str, sent_ms: &[f64], latencies: &[f64]) {
         w.1 += usize::from(*l > 10.0);
         w.2 = w.2.max(*l);
     }
-    let since_start = Instant::now().saturating_duration_since(clock_base() + Duration::from_secs_f64(start / 1000.0));
-    let wall = std::time::SystemTime::now() - since_start;
-    let wall = wall.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() % 86_400.0).unwrap_or(0.0);
-    eprintln!(
-        "{label} (from {:02}:{:02}:{:06.3} UTC): window(250 ms) messages over-10ms max-ms",
-        (wall / 3600.0) as u64,
-        (wall % 3600.0 / 60.0) as u64,
-        wall % 60.0
-    );
+    let ago = ms_since_base(Instant::now()) - start;
+    let from = chrono::Utc::now() - chrono::Duration::microseconds((ago * 1000.0) as i64);
+    eprintln!("{label} (from {} UTC): window(250 ms) messages over-10ms max-ms", from.format("%H:%M:%S%.3f"));
     for (w, (n, slow, max)) in windows {
         if slow > 0 {
             eprintln!("  {:>6.2}s {n:>4} {slow:>4} {max:>7.1}", w as f64 / 4.0);
@@ -299,7 +296,7 @@ impl Receiver {
                     {
                         let now = Instant::now();
                         latencies.push(now.saturating_duration_since(sent).as_secs_f64() * 1000.0);
-                        sent_ms.push(sent.saturating_duration_since(clock_base()).as_secs_f64() * 1000.0);
+                        sent_ms.push(ms_since_base(sent));
                         last = Some(now);
                     }
                 }

@@ -21,10 +21,16 @@ ALTER TABLE contact_identities DROP CONSTRAINT contact_identities_channel_id_fke
 --    since events reach sockets in seq order, every message committed meanwhile waited for it
 --    (at 1,000 messages/s, 30-60 messages over 10 ms at once). PostgreSQL's advice where steady
 --    response time matters more than insert speed; bulk loads drop and rebuild these indexes.
-ALTER INDEX messages_fts SET (fastupdate = off);
-ALTER INDEX conversation_search_text_trgm SET (fastupdate = off);
-ALTER INDEX conversation_search_phone_trgm SET (fastupdate = off);
-ALTER INDEX contacts_search_trgm SET (fastupdate = off);
-ALTER INDEX contacts_phone_trgm SET (fastupdate = off);
-SELECT gin_clean_pending_list(i::regclass) FROM unnest(ARRAY['messages_fts', 'conversation_search_text_trgm',
-    'conversation_search_phone_trgm', 'contacts_search_trgm', 'contacts_phone_trgm']) AS i;
+--    Every GIN index of the schema: the messages' full text, the contacts' and the conversations'
+--    search copies (trigrams); a later GIN index must say `WITH (fastupdate = off)` too.
+DO $$
+DECLARE
+    gin regclass;
+BEGIN
+    FOR gin IN SELECT i.oid::regclass FROM pg_class i JOIN pg_am a ON a.oid = i.relam
+               WHERE i.relnamespace = current_schema()::regnamespace AND a.amname = 'gin' LOOP
+        EXECUTE format('ALTER INDEX %s SET (fastupdate = off)', gin);
+        PERFORM gin_clean_pending_list(gin);
+    END LOOP;
+END
+$$;
