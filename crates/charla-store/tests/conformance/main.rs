@@ -9,6 +9,7 @@ mod harness;
 mod conversations;
 mod directory;
 mod fresh_postgres;
+mod fresh_sqlite;
 mod inbox;
 mod inbox_scale;
 mod jobs;
