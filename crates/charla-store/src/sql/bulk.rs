@@ -231,8 +231,8 @@ pub struct BulkLoader {
     recreate: Vec<String>,
     /// Rows written in the current SQLite transaction.
     in_tx: usize,
-    /// PostgreSQL: each tagged contact's copy of its tags for its conversations' `tag_ids`
-    /// (migration 0011: the trigger that fills it is off during the load).
+    /// Each tagged contact's copy of its tags for its conversations' `tag_ids` (migrations 0011
+    /// on PostgreSQL, 0012 on SQLite: the triggers that fill it are off during the load).
     tag_copies: HashMap<Id, String>,
 }
 
@@ -501,13 +501,11 @@ impl BulkLoader {
             "created_at",
         ];
         self.insert("contacts", &cols, rows).await?;
-        if matches!(self.conn, Native::Postgres(_)) {
-            for k in contacts.iter().filter(|k| !k.tag_ids.is_empty()) {
-                let mut ids = k.tag_ids.clone();
-                ids.sort_unstable();
-                ids.dedup();
-                self.tag_copies.insert(k.id, ids.iter().fold(",".to_string(), |acc, t| format!("{acc}{t},")));
-            }
+        for k in contacts.iter().filter(|k| !k.tag_ids.is_empty()) {
+            let mut ids = k.tag_ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            self.tag_copies.insert(k.id, ids.iter().fold(",".to_string(), |acc, t| format!("{acc}{t},")));
         }
         let tags =
             contacts.iter().flat_map(|k| k.tag_ids.iter().map(move |t| vec![k.id.into(), (*t).into()])).collect();
@@ -538,11 +536,11 @@ impl BulkLoader {
     }
 
     pub async fn conversations(&mut self, conversations: &[BulkConversation]) -> StoreResult<()> {
-        let postgres = matches!(self.conn, Native::Postgres(_));
         let rows = conversations
             .iter()
             .map(|c| {
-                let mut row = vec![
+                let copy = c.contact_id.and_then(|k| self.tag_copies.get(&k));
+                vec![
                     c.id.into(),
                     c.workspace_id.into(),
                     c.channel_id.into(),
@@ -564,12 +562,8 @@ impl BulkLoader {
                     c.created_at.into(),
                     c.search_text.as_str().into(),
                     c.search_phone.as_str().into(),
-                ];
-                if postgres {
-                    let copy = c.contact_id.and_then(|k| self.tag_copies.get(&k));
-                    row.push(copy.map_or(",", String::as_str).into());
-                }
-                row
+                    copy.map_or(",", String::as_str).into(),
+                ]
             })
             .collect();
         let cols = [
@@ -596,8 +590,7 @@ impl BulkLoader {
             "search_phone",
             "tag_ids",
         ];
-        let cols = if postgres { &cols[..] } else { &cols[..cols.len() - 1] };
-        self.insert("conversations", cols, rows).await
+        self.insert("conversations", &cols, rows).await
     }
 
     pub async fn attentions(&mut self, attentions: &[BulkAttention]) -> StoreResult<()> {

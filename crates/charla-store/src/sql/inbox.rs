@@ -355,29 +355,22 @@ fn push_filters(
     }
     match &f.tag {
         TagFilter::Any => {}
-        // PostgreSQL: the conversation's copy of its contact's tags (migration 0011), read from
-        // the inbox index being walked instead of a lookup in `contact_tags` per walked row.
-        TagFilter::All(tags) if dialect == Dialect::Postgres => {
+        // The conversation's copy of its contact's tags (migrations 0011 on PostgreSQL, 0012 on
+        // SQLite), read from the inbox index being walked instead of a lookup in `contact_tags`
+        // per walked row.
+        TagFilter::All(tags) => {
+            let contains = match dialect {
+                Dialect::Sqlite => "instr",
+                Dialect::Postgres => "strpos",
+            };
             for t in tags {
-                q.push(" AND strpos(c.tag_ids, ");
+                q.push(&format!(" AND {contains}(c.tag_ids, "));
                 q.bind(format!(",{t},"));
                 q.push(") > 0");
             }
         }
-        TagFilter::None if dialect == Dialect::Postgres => {
-            q.push(" AND c.tag_ids = ','");
-        }
-        TagFilter::All(tags) => {
-            for t in tags {
-                q.push(
-                    " AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id AND ct.tag_id = ",
-                );
-                q.bind(*t);
-                q.push(")");
-            }
-        }
         TagFilter::None => {
-            q.push(" AND NOT EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.contact_id)");
+            q.push(" AND c.tag_ids = ','");
         }
         TagFilter::PinnedOnly => {
             q.push(

@@ -273,7 +273,7 @@ async fn tag_filters(store: Arc<dyn Store>) {
             .await;
     assert!(page.items.is_empty());
 
-    // The filter follows what happens to the contacts afterwards (PostgreSQL keeps a copy of
+    // The filter follows what happens to the contacts afterwards (both stores keep a copy of
     // the tags on each conversation): tags replaced, a tag deleted, contacts merged and
     // detached, a new conversation of a tagged contact; the counters with it.
     let tagged = |tag: TagFilter| {
