@@ -9,38 +9,40 @@
 -- a comma, ascending (',6,8,'); ',' without tags. Triggers keep it current: a new conversation
 -- whose contact has tags, its contact changed (merge, detach), tags added to or removed from a
 -- contact. A new sender's conversation has no tags, and its row is not written again for them.
+-- (The ids are ordered by a subquery, not group_concat's own ORDER BY: that needs SQLite 3.44,
+-- and an older sqlite3 shell could not read the schema.)
 
 ALTER TABLE conversations ADD COLUMN tag_ids TEXT NOT NULL DEFAULT ',';
 
-UPDATE conversations SET tag_ids = ',' || (SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id)
-    FROM contact_tags t WHERE t.contact_id = conversations.contact_id) || ','
+UPDATE conversations SET tag_ids = ',' || (SELECT group_concat(x.tag_id, ',') FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = conversations.contact_id ORDER BY t.tag_id) x) || ','
 WHERE contact_id IN (SELECT contact_id FROM contact_tags);
 
 CREATE TRIGGER conversations_tags_ai AFTER INSERT ON conversations
 WHEN EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = new.contact_id) BEGIN
-    UPDATE conversations SET tag_ids = ',' || (SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id)
-        FROM contact_tags t WHERE t.contact_id = new.contact_id) || ','
+    UPDATE conversations SET tag_ids = ',' || (SELECT group_concat(x.tag_id, ',') FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = new.contact_id ORDER BY t.tag_id) x) || ','
     WHERE id = new.id;
 END;
 CREATE TRIGGER conversations_tags_au AFTER UPDATE OF contact_id ON conversations
 WHEN old.contact_id IS NOT new.contact_id BEGIN
-    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id) || ','
-        FROM contact_tags t WHERE t.contact_id = new.contact_id), '')
+    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(x.tag_id, ',') || ',' FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = new.contact_id ORDER BY t.tag_id) x), '')
     WHERE id = new.id;
 END;
 CREATE TRIGGER contact_tags_conversations_ai AFTER INSERT ON contact_tags BEGIN
-    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id) || ','
-        FROM contact_tags t WHERE t.contact_id = new.contact_id), '')
+    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(x.tag_id, ',') || ',' FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = new.contact_id ORDER BY t.tag_id) x), '')
     WHERE contact_id = new.contact_id;
 END;
 CREATE TRIGGER contact_tags_conversations_ad AFTER DELETE ON contact_tags BEGIN
-    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id) || ','
-        FROM contact_tags t WHERE t.contact_id = old.contact_id), '')
+    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(x.tag_id, ',') || ',' FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = old.contact_id ORDER BY t.tag_id) x), '')
     WHERE contact_id = old.contact_id;
 END;
 CREATE TRIGGER contact_tags_conversations_au AFTER UPDATE ON contact_tags BEGIN
-    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(t.tag_id, ',' ORDER BY t.tag_id) || ','
-        FROM contact_tags t WHERE t.contact_id = conversations.contact_id), '')
+    UPDATE conversations SET tag_ids = ',' || COALESCE((SELECT group_concat(x.tag_id, ',') || ',' FROM
+        (SELECT t.tag_id FROM contact_tags t WHERE t.contact_id = conversations.contact_id ORDER BY t.tag_id) x), '')
     WHERE contact_id IN (old.contact_id, new.contact_id);
 END;
 
