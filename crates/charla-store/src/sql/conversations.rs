@@ -894,8 +894,26 @@ fn new_sender_patch(msg: &InboundMessage, ch: &ChannelRules) -> ContactPatch {
 }
 
 /// A new conversation is created closed, without attention; the lifecycle then opens it.
+/// PostgreSQL fills its copy of contact search (and tags) in a BEFORE trigger.
 const INSERT_CONVERSATION_SQL: &str = "INSERT INTO conversations (workspace_id, channel_id, identity_id, contact_id, \
      is_group, status, last_activity_at, created_at) VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6) RETURNING id";
+
+/// SQLite: the same with its copy of contact search, read from the contact and identity as
+/// `conversations_search_ai` would (migration 0012): that trigger's UPDATE rewrote the new row
+/// in every inbox index, which all carry the copy.
+const INSERT_CONVERSATION_SQLITE: &str = "INSERT INTO conversations (workspace_id, channel_id, identity_id, \
+     contact_id, is_group, status, last_activity_at, created_at, search_text, search_phone) \
+     VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6, \
+     COALESCE((SELECT k.search_text FROM contacts k WHERE k.id = $4), '') || char(31) \
+     || COALESCE((SELECT i.search_name FROM contact_identities i WHERE i.id = $3), ''), \
+     COALESCE((SELECT k.phone_digits FROM contacts k WHERE k.id = $4), '')) RETURNING id";
+
+fn insert_conversation_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => INSERT_CONVERSATION_SQLITE,
+        Dialect::Postgres => INSERT_CONVERSATION_SQL,
+    }
+}
 
 fn new_conversation_args(workspace_id: Id, msg: &InboundMessage, identity: &ContactIdentity, now: Millis) -> Vec<Arg> {
     vec![
@@ -1010,7 +1028,7 @@ fn ingest_fast_new(
         name: contact.name.clone(),
     };
     identity.id = insert(INSERT_IDENTITY_SQL, identity_args(&identity))?;
-    insert(INSERT_CONVERSATION_SQL, new_conversation_args(ch.workspace_id, msg, &identity, now))?;
+    insert(INSERT_CONVERSATION_SQLITE, new_conversation_args(ch.workspace_id, msg, &identity, now))?;
     let select = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.identity_id = $1");
     let mut conv = conn.prepare_cached(&select)?.query_row([identity.id], |row| Ok(conversation_from_row(row)))??;
     set_answering(&mut conv, Answering::default(), ch);
@@ -1437,7 +1455,7 @@ async fn ingest_tx(
         Some(conv) => (conv, false),
         None => {
             let args = new_conversation_args(workspace_id, &msg, &identity, now);
-            let id: Id = col(&query_with(INSERT_CONVERSATION_SQL, &args).fetch_one(&mut *c).await?, "id")?;
+            let id: Id = col(&query_with(insert_conversation_sql(dialect), &args).fetch_one(&mut *c).await?, "id")?;
             let row = sqlx::query(&select).bind(identity.id).fetch_one(&mut *c).await?;
             let conv = conversation_from_row(&row)?;
             debug_assert_eq!(conv.id, id);
