@@ -227,13 +227,13 @@ impl Sizes {
     }
 }
 
-/// The e-mail and password of the admin the bench creates in every database.
 /// `CHARLA_BENCH_TRACE=1`: print what explains a figure (slow inbox requests, the steady ingest
 /// runs' latencies over time).
 pub(crate) fn trace() -> bool {
     std::env::var("CHARLA_BENCH_TRACE").is_ok_and(|v| v == "1")
 }
 
+/// The e-mail and password of the admin the bench creates in every database.
 pub const ADMIN_EMAIL: &str = "bench-admin@example.com";
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 

@@ -359,10 +359,7 @@ fn push_filters(
         // SQLite), read from the inbox index being walked instead of a lookup in `contact_tags`
         // per walked row.
         TagFilter::All(tags) => {
-            let contains = match dialect {
-                Dialect::Sqlite => "instr",
-                Dialect::Postgres => "strpos",
-            };
+            let contains = contains_fn(dialect);
             for t in tags {
                 q.push(&format!(" AND {contains}(c.tag_ids, "));
                 q.bind(format!(",{t},"));
@@ -478,10 +475,7 @@ fn push_in_json(q: &mut Sql, plus: &str, ids: &str) {
 /// sort's index for a page it read the whole table and sorted it (247 ms); for a function's
 /// result it guesses a third of the rows, and walks (what SQLite's unary plus asks for).
 fn push_copy_condition(q: &mut Sql, dialect: Dialect, term: &SearchTerm) {
-    let contains = match dialect {
-        Dialect::Sqlite => "instr",
-        Dialect::Postgres => "strpos",
-    };
+    let contains = contains_fn(dialect);
     q.push(&format!("({contains}(c.search_text, "));
     q.bind(term.text.clone());
     q.push(") > 0");
@@ -491,6 +485,15 @@ fn push_copy_condition(q: &mut Sql, dialect: Dialect, term: &SearchTerm) {
         q.push(") > 0");
     }
     q.push(")");
+}
+
+/// The function `f(text, part)` that is above 0 when `text` contains `part` (a copy on the
+/// conversation: search text, tag ids), read from the index being walked.
+fn contains_fn(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "instr",
+        Dialect::Postgres => "strpos",
+    }
 }
 
 /// SQLite: the conversation checks its own messages against the index's matches (from the

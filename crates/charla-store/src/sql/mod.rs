@@ -345,7 +345,7 @@ impl SqlStore {
                 (9, include_str!("../../migrations/sqlite/0009_inbox_reads.sql")),
                 (10, include_str!("../../migrations/sqlite/0010_message_search_queue.sql")),
                 (11, include_str!("../../migrations/sqlite/0011_search_merges.sql")),
-                (12, include_str!("../../migrations/sqlite/0012_conversation_tags.sql")),
+                (12, include_str!("../../migrations/sqlite/0012_inbox_copies.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),

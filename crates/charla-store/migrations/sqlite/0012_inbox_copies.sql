@@ -49,7 +49,7 @@ END;
 -- Every inbox order and the pending counters carry the copy (last: it is only read, never
 -- sorted on), and the inbox orders the copy of contact search too (0007, 0009), as the pending
 -- counters' index already did: a search for a name too common to gather its matches as a set
--- (over 20,000 conversations) checks each walked row's copy, which was a read of the table per
+-- (over 5,000 conversations: sql/inbox.rs, `SEARCH_SET_MAX`) checks each walked row's copy, which was a read of the table per
 -- row (an agent's search for "marta": its page 5-18 ms).
 DROP INDEX conversations_processing;
 CREATE INDEX conversations_processing ON conversations(workspace_id, unanswered DESC, COALESCE(due_at, 9000000000000000),
