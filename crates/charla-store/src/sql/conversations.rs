@@ -103,6 +103,38 @@ fn conversation_args(conv: &Conversation) -> Vec<Arg> {
     ]
 }
 
+/// SQLite: [`SAVE_CONVERSATION_SQL`] with only the columns whose values differ between
+/// `before` and `after`, None when none does. SQLite rewrites an index, runs an `UPDATE OF`
+/// trigger and checks a foreign key for each column named in SET, changed or not: a known
+/// sender's message changes its conversation's last message and activity, and naming the rest
+/// (contact, assignee, team...) cost three parent lookups, two triggers and an index more.
+fn changed_conversation_update(before: &Conversation, after: &Conversation) -> Option<(String, Vec<Arg>)> {
+    static COLUMNS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let set = SAVE_CONVERSATION_SQL.split_once(" SET ").map_or("", |(_, s)| s);
+        let assignments = set.split_once(" WHERE ").map_or(set, |(a, _)| a);
+        assignments.split(',').filter_map(|a| a.split('=').next()).map(str::trim).collect()
+    });
+    let (old, mut new) = (conversation_args(before), conversation_args(after));
+    let id = new.pop()?;
+    let mut sql = String::from("UPDATE conversations SET ");
+    let mut args = Vec::with_capacity(new.len());
+    for ((column, old), new) in COLUMNS.iter().zip(old).zip(new) {
+        if old != new {
+            args.push(new);
+            if args.len() > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("{column} = ?{}", args.len()));
+        }
+    }
+    if args.is_empty() {
+        return None;
+    }
+    args.push(id);
+    sql.push_str(&format!(" WHERE id = ?{}", args.len()));
+    Some((sql, args))
+}
+
 pub(crate) async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
     query_with(SAVE_CONVERSATION_SQL, &conversation_args(conv)).execute(&mut *c).await?;
     Ok(())
@@ -1061,8 +1093,17 @@ fn ingest_fast_message(
         .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
     let id = id.ok_or_else(|| StoreError::Conflict("duplicate_inbound".into()))?;
     let message = inserted_message(row, id);
+    let before = conv.clone();
     after_inbound(&mut conv, &message, ch, now);
-    conn.prepare_cached(SAVE_CONVERSATION_SQL)?.execute(rusqlite::params_from_iter(conversation_args(&conv)))?;
+    // A conversation just made is saved whole (its insert wrote only what it was created with).
+    let update = if created {
+        Some((SAVE_CONVERSATION_SQL.to_string(), conversation_args(&conv)))
+    } else {
+        changed_conversation_update(&before, &conv)
+    };
+    if let Some((sql, args)) = update {
+        conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
+    }
     if let Some((sql, args)) = auto_close_statement(&conv, ch) {
         conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?;
     }
@@ -2617,6 +2658,56 @@ mod tests {
         q.bind(7).push("), y AS (").embed("SELECT $1, $2, $1, $10", vec![1.into(), 2.into()]).push(")");
         assert_eq!(q.text, "WITH x AS ($1), y AS (SELECT $2, $3, $2, $11)");
         assert_eq!(q.args.len(), 3);
+    }
+
+    #[test]
+    fn a_saved_conversation_names_only_what_changed() {
+        let before = Conversation {
+            id: 42,
+            workspace_id: 1,
+            channel_id: 2,
+            identity_id: 3,
+            contact_id: Some(4),
+            is_group: false,
+            status: Status::Open,
+            attention_id: Some(5),
+            assignee_id: Some(6),
+            team_id: None,
+            snoozed_until: None,
+            unanswered: true,
+            no_reply_needed: false,
+            waiting_since: Some(1_000),
+            due_at: Some(61_000),
+            owned_by_bot: false,
+            last_message_id: Some(7),
+            last_message_preview: Some("hola".into()),
+            last_message_author: Some(AuthorType::Contact),
+            last_inbound_at: Some(1_000),
+            last_activity_at: 1_000,
+            created_at: 1_000,
+        };
+        assert_eq!(changed_conversation_update(&before, &before.clone()), None);
+        let after = Conversation {
+            last_message_id: Some(8),
+            last_message_preview: None,
+            last_inbound_at: Some(2_000),
+            last_activity_at: 2_000,
+            ..before.clone()
+        };
+        let (sql, args) = changed_conversation_update(&before, &after).expect("changed");
+        assert_eq!(
+            sql,
+            "UPDATE conversations SET last_message_id = ?1, last_message_preview = ?2, last_inbound_at = ?3, \
+             last_activity_at = ?4 WHERE id = ?5"
+        );
+        assert_eq!(
+            args,
+            vec![Arg::Int(Some(8)), Arg::Text(None), Arg::Int(Some(2_000)), Arg::Int(Some(2_000)), Arg::Int(Some(42))]
+        );
+        let reassigned = Conversation { assignee_id: None, team_id: Some(9), ..before.clone() };
+        let (sql, args) = changed_conversation_update(&before, &reassigned).expect("changed");
+        assert_eq!(sql, "UPDATE conversations SET assignee_id = ?1, team_id = ?2 WHERE id = ?3");
+        assert_eq!(args, vec![Arg::Int(None), Arg::Int(Some(9)), Arg::Int(Some(42))]);
     }
 
     #[test]
