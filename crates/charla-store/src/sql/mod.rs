@@ -26,7 +26,7 @@ mod messengers;
 mod reports;
 mod rows;
 
-pub use inbox::{set_search_scan_threshold, set_search_set_max};
+pub use inbox::{set_count_walk_from, set_search_scan_threshold, set_search_set_max};
 mod website;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

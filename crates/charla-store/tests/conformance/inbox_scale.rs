@@ -171,6 +171,13 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
                     charla_store::sql::set_search_scan_threshold(3_000);
                     let driven: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                     let counts_driven = store.list_conversations(v, filter.clone()).await.expect("list").counts;
+                    // The counters of a driven page walked (SQLite, past a thousand matches).
+                    charla_store::sql::set_count_walk_from(0);
+                    let walked = store.list_conversations(v, filter.clone()).await.expect("list");
+                    charla_store::sql::set_count_walk_from(1_000);
+                    let first_page: Vec<Id> = walked.items.iter().map(|r| r.conversation.id).collect();
+                    assert_eq!(first_page, driven[..first_page.len()], "{term:?} {scope:?} user {} walked", v.user_id);
+                    assert_eq!(walked.counts, counts_driven, "{term:?} {scope:?} user {} walked counts", v.user_id);
                     // 1: the set of every match walked in sort order (SQLite); 3,000 without
                     // that set: each kind of match counted, then driven; 0 and -1: scans.
                     for (scan_plan, hit_set) in [(1, 20_000), (3_000, 0), (0, 20_000), (-1, 20_000)] {
