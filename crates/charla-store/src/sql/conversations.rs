@@ -109,30 +109,34 @@ fn conversation_args(conv: &Conversation) -> Vec<Arg> {
 /// sender's message changes its conversation's last message and activity, and naming the rest
 /// (contact, assignee, team...) cost three parent lookups, two triggers and an index more.
 fn changed_conversation_update(before: &Conversation, after: &Conversation) -> Option<(String, Vec<Arg>)> {
-    static COLUMNS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-        let set = SAVE_CONVERSATION_SQL.split_once(" SET ").map_or("", |(_, s)| s);
-        let assignments = set.split_once(" WHERE ").map_or(set, |(a, _)| a);
-        assignments.split(',').filter_map(|a| a.split('=').next()).map(str::trim).collect()
-    });
+    use std::fmt::Write;
     let (old, mut new) = (conversation_args(before), conversation_args(after));
     let id = new.pop()?;
     let mut sql = String::from("UPDATE conversations SET ");
     let mut args = Vec::with_capacity(new.len());
-    for ((column, old), new) in COLUMNS.iter().zip(old).zip(new) {
+    for ((column, old), new) in saved_columns().iter().zip(old).zip(new) {
         if old != new {
             args.push(new);
-            if args.len() > 1 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("{column} = ?{}", args.len()));
+            let comma = if args.len() > 1 { ", " } else { "" };
+            let _ = write!(sql, "{comma}{column} = ?{}", args.len());
         }
     }
     if args.is_empty() {
         return None;
     }
     args.push(id);
-    sql.push_str(&format!(" WHERE id = ?{}", args.len()));
+    let _ = write!(sql, " WHERE id = ?{}", args.len());
     Some((sql, args))
+}
+
+/// The columns [`SAVE_CONVERSATION_SQL`] sets, in the order of [`conversation_args`].
+fn saved_columns() -> &'static [&'static str] {
+    static COLUMNS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let set = SAVE_CONVERSATION_SQL.split_once(" SET ").map_or("", |(_, s)| s);
+        let assignments = set.split_once(" WHERE ").map_or(set, |(a, _)| a);
+        assignments.split(',').filter_map(|a| a.split('=').next()).map(str::trim).collect()
+    });
+    &COLUMNS
 }
 
 pub(crate) async fn save_conversation(c: &mut AnyConnection, conv: &Conversation) -> StoreResult<()> {
@@ -853,12 +857,8 @@ fn with_reserved_id(sql: &str, from: Option<&str>) -> String {
 /// `channel_id`, `identity_id`, `is_group` and `created_at`).
 fn insert_saved_conversation_sql() -> &'static str {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let set = SAVE_CONVERSATION_SQL.split_once(" SET ").map_or("", |(_, s)| s);
-        let (assignments, id) = set.split_once(" WHERE ").unwrap_or((set, ""));
-        let mut columns: Vec<&str> =
-            assignments.split(',').filter_map(|a| a.split('=').next()).map(str::trim).collect();
-        columns.push(id.split('=').next().unwrap_or("id").trim());
-        columns.extend(["workspace_id", "channel_id", "identity_id", "is_group", "created_at"]);
+        let mut columns = saved_columns().to_vec();
+        columns.extend(["id", "workspace_id", "channel_id", "identity_id", "is_group", "created_at"]);
         let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
         format!("INSERT INTO conversations ({}) VALUES ({})", columns.join(", "), values.join(", "))
     });

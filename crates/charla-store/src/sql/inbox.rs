@@ -1387,9 +1387,9 @@ pub(crate) async fn list_conversations(
     cq.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
     push_visibility(&mut cq, viewer);
     // With many matching messages each pending conversation checks its own messages (their
-    // number bounds the work, not the word's frequency).
-    // A driven page's set, past [`COUNT_WALK_FROM`] matches, is checked against the pending
-    // conversations instead of each match's row being read again.
+    // number bounds the work, not the word's frequency); a driven page's set, past
+    // [`COUNT_WALK_FROM`] matches, is checked against each pending conversation instead of each
+    // match's row being read again.
     let count_walk_from = COUNT_WALK_FROM.load(Ordering::Relaxed);
     let count_search = match search {
         SearchMode::Scan { messages_per_row: true } => search,

@@ -790,7 +790,7 @@ fn statement_result(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<
 
 /// A savepoint statement of the fast group; a failure is logged (the commit reports it).
 fn statement(conn: &rusqlite::Connection, sql: &str) {
-    if let Err(e) = conn.prepare_cached(sql).and_then(|mut s| s.execute([])) {
+    if let Err(e) = statement_result(conn, sql) {
         tracing::error!("sqlite writer savepoint: {e}");
     }
 }
