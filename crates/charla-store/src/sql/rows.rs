@@ -88,20 +88,26 @@ pub(crate) fn channel_from_row(row: &AnyRow, member_ids: Vec<Id>) -> StoreResult
 }
 
 pub(crate) fn contact_from_row(row: &AnyRow, tag_ids: Vec<Id>) -> StoreResult<Contact> {
+    contact_from_prefixed_row(row, "", tag_ids)
+}
+
+/// The contact from a row whose columns are named `{prefix}id`, `{prefix}workspace_id`, ...
+pub(crate) fn contact_from_prefixed_row(row: &impl RowLike, prefix: &str, tag_ids: Vec<Id>) -> StoreResult<Contact> {
+    let name = |n: &str| format!("{prefix}{n}");
     Ok(Contact {
-        id: col(row, "id")?,
-        workspace_id: col(row, "workspace_id")?,
-        name: col(row, "name")?,
-        phone: col(row, "phone")?,
-        email: col(row, "email")?,
-        avatar_url: col(row, "avatar_url")?,
-        telegram_username: col(row, "telegram_username")?,
-        telegram_id: col(row, "telegram_id")?,
-        source: col(row, "source")?,
-        custom_attributes: col(row, "custom_attributes")?,
+        id: col(row, &name("id"))?,
+        workspace_id: col(row, &name("workspace_id"))?,
+        name: col(row, &name("name"))?,
+        phone: col(row, &name("phone"))?,
+        email: col(row, &name("email"))?,
+        avatar_url: col(row, &name("avatar_url"))?,
+        telegram_username: col(row, &name("telegram_username"))?,
+        telegram_id: col(row, &name("telegram_id"))?,
+        source: col(row, &name("source"))?,
+        custom_attributes: col(row, &name("custom_attributes"))?,
         tag_ids,
-        blocked: col_bool(row, "blocked")?,
-        created_at: col(row, "created_at")?,
+        blocked: col_bool(row, &name("blocked"))?,
+        created_at: col(row, &name("created_at"))?,
     })
 }
 
