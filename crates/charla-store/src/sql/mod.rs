@@ -346,6 +346,7 @@ impl SqlStore {
                 (10, include_str!("../../migrations/sqlite/0010_message_search_queue.sql")),
                 (11, include_str!("../../migrations/sqlite/0011_search_merges.sql")),
                 (12, include_str!("../../migrations/sqlite/0012_inbox_copies.sql")),
+                (13, include_str!("../../migrations/sqlite/0013_job_wakeup.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -361,6 +362,7 @@ impl SqlStore {
                 (11, include_str!("../../migrations/postgres/0011_conversation_tags.sql")),
                 (12, include_str!("../../migrations/postgres/0012_search_fill.sql")),
                 (13, include_str!("../../migrations/postgres/0013_steady_writes.sql")),
+                (14, include_str!("../../migrations/postgres/0014_job_wakeup.sql")),
             ],
         };
         let dialect = self.dialect;
