@@ -31,7 +31,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use charla_core::access::Viewer;
 use charla_core::{Id, Presence};
-use charla_store::{ConversationFilter, Event, SectionCounts, StoreError, StoreResult};
+use charla_store::{Event, SectionCounts, StoreError, StoreResult};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -414,8 +414,7 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         let (store, viewer) = (self.state.store.clone(), self.viewer.clone());
         tokio::spawn(async move {
-            let filter = ConversationFilter { limit: 1, ..Default::default() };
-            let _ = tx.send(store.list_conversations(&viewer, filter).await.map(|page| page.counts));
+            let _ = tx.send(store.pending_counts(&viewer).await);
         });
         rx
     }

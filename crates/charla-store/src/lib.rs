@@ -569,6 +569,9 @@ pub trait Store: Send + Sync + 'static {
 
     // --- conversations
     async fn list_conversations(&self, viewer: &Viewer, filter: ConversationFilter) -> StoreResult<ConversationPage>;
+    /// The counters of `list_conversations` without a filter (pending conversations the viewer
+    /// may see, per section), without reading a page.
+    async fn pending_counts(&self, viewer: &Viewer) -> StoreResult<SectionCounts>;
     async fn get_conversation(&self, workspace_id: Id, id: Id) -> StoreResult<Conversation>;
     /// The list row of one conversation for a user (contact, read state, draft).
     async fn conversation_row(&self, user_id: Id, conversation: Conversation) -> StoreResult<ConversationRow>;

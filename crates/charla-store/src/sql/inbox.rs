@@ -1443,18 +1443,7 @@ pub(crate) async fn list_conversations(
         }
     };
     // The pending counters: one query, same visibility and filters, no section.
-    let mut cq = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
-    cq.plan_each_run(s.dialect);
-    cq.bind(viewer.user_id);
-    cq.push(
-        " THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine, \
-         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unassigned, \
-         CAST(COUNT(*) AS BIGINT) AS all_count, \
-         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NOT NULL AND c.assignee_id <> ",
-    );
-    cq.bind(viewer.user_id);
-    cq.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
-    push_visibility(&mut cq, viewer);
+    let mut cq = counters_query(s.dialect, viewer);
     // With many matching messages each pending conversation checks its own messages (their
     // number bounds the work, not the word's frequency); a driven page's set, past
     // [`COUNT_WALK_FROM`] matches, is checked against each pending conversation instead of each
@@ -1467,8 +1456,7 @@ pub(crate) async fn list_conversations(
         other => other,
     };
     push_filters(&mut cq, s.dialect, ws, &filter, count_search, messages);
-    // Literal, so that the partial index `conversations_pending` (exactly these rows) serves it.
-    cq.push(" AND c.status = 'open' AND c.unanswered = 1");
+    push_pending(&mut cq);
 
     // The page (and what its rows show) and the counters are independent: on two connections
     // at once when the pool has one to spare, so the request takes the longer of the two, not
@@ -1490,20 +1478,54 @@ pub(crate) async fn list_conversations(
                     Ok((rows_for(c, dialect, user_id, conversations).await?, next_cursor))
                 })
             },
-            move |c| {
-                Box::pin(async move {
-                    let row = cq.query().fetch_one(&mut *c).await?;
-                    Ok(SectionCounts {
-                        mine: col(&row, "mine")?,
-                        unassigned: col(&row, "unassigned")?,
-                        all: col(&row, "all_count")?,
-                        teammates: col(&row, "teammates")?,
-                    })
-                })
-            },
+            move |c| Box::pin(async move { read_counters(c, cq).await }),
         )
         .await?;
     Ok(ConversationPage { items, counts, next_cursor })
+}
+
+/// `SELECT <the four pending counters> FROM conversations c WHERE <what the viewer may see>`,
+/// for more conditions and [`push_pending`] to follow.
+fn counters_query(dialect: Dialect, viewer: &Viewer) -> Sql {
+    let mut cq = Sql::new("SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = ");
+    cq.plan_each_run(dialect);
+    cq.bind(viewer.user_id);
+    cq.push(
+        " THEN 1 ELSE 0 END), 0) AS BIGINT) AS mine, \
+         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unassigned, \
+         CAST(COUNT(*) AS BIGINT) AS all_count, \
+         CAST(COALESCE(SUM(CASE WHEN c.assignee_id IS NOT NULL AND c.assignee_id <> ",
+    );
+    cq.bind(viewer.user_id);
+    cq.push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS teammates FROM conversations c WHERE ");
+    push_visibility(&mut cq, viewer);
+    cq
+}
+
+/// The counters count pending conversations only: literal, so that the partial index
+/// `conversations_pending` (exactly these rows) serves it.
+fn push_pending(cq: &mut Sql) {
+    cq.push(" AND c.status = 'open' AND c.unanswered = 1");
+}
+
+async fn read_counters(c: &mut AnyConnection, cq: Sql) -> StoreResult<SectionCounts> {
+    let row = cq.query().fetch_one(&mut *c).await?;
+    Ok(SectionCounts {
+        mine: col(&row, "mine")?,
+        unassigned: col(&row, "unassigned")?,
+        all: col(&row, "all_count")?,
+        teammates: col(&row, "teammates")?,
+    })
+}
+
+/// The pending counters of an unfiltered inbox (what [`list_conversations`] gives with no
+/// filter), alone: an operator's socket refreshes them every second while messages arrive, and
+/// the page and its rows read for them were thrown away.
+pub(crate) async fn pending_counts(s: &SqlStore, viewer: &Viewer) -> StoreResult<SectionCounts> {
+    let mut cq = counters_query(s.dialect, viewer);
+    push_pending(&mut cq);
+    let mut conn = s.pool.acquire().await?;
+    read_counters(&mut conn, cq).await
 }
 
 pub(crate) async fn unread_conversations(s: &SqlStore, viewer: &Viewer) -> StoreResult<i64> {

@@ -1415,6 +1415,9 @@ impl Store for SqlStore {
     async fn list_conversations(&self, viewer: &Viewer, filter: ConversationFilter) -> StoreResult<ConversationPage> {
         inbox::list_conversations(self, viewer, filter).await
     }
+    async fn pending_counts(&self, viewer: &Viewer) -> StoreResult<SectionCounts> {
+        inbox::pending_counts(self, viewer).await
+    }
     async fn get_conversation(&self, workspace_id: Id, id: Id) -> StoreResult<Conversation> {
         inbox::get_conversation(self, workspace_id, id).await
     }

@@ -159,6 +159,8 @@ async fn sections_counts_and_visibility_mirror_can_see(store: Arc<dyn Store>) {
             assert_eq!(page.counts, want_counts, "counts do not depend on the section ({section:?})");
             assert_eq!(page.next_cursor, None);
         }
+        // What an operator's socket reads alone.
+        assert_eq!(store.pending_counts(v).await.expect("counts"), want_counts, "user {}", v.user_id);
     }
     // The other workspace sees none of it.
     let other = store.create_workspace("Other").await.expect("ws").id;
@@ -167,6 +169,7 @@ async fn sections_counts_and_visibility_mirror_can_see(store: Arc<dyn Store>) {
     let page = list(&store, &sv, ConversationFilter::default()).await;
     assert!(page.items.is_empty());
     assert_eq!(page.counts, SectionCounts::default());
+    assert_eq!(store.pending_counts(&sv).await.expect("counts"), SectionCounts::default());
 }
 
 async fn rows_carry_contact_identity_read_state_and_draft(store: Arc<dyn Store>) {
