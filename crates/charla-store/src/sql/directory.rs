@@ -356,13 +356,7 @@ pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> Store
     if !col_bool(&row, "active")? {
         return Err(StoreError::NotFound);
     }
-    let ids = |name: &str| -> StoreResult<Vec<Id>> {
-        let text: String = col(&row, name)?;
-        text.split(',')
-            .filter(|t| !t.is_empty())
-            .map(|t| t.parse().map_err(|_| StoreError::Database(format!("bad id {t:?} in {name}"))))
-            .collect()
-    };
+    let ids = |name: &str| -> StoreResult<Vec<Id>> { super::rows::id_list(&col::<String>(&row, name)?, name) };
     let (channel_ids, team_ids) = (ids("channel_ids")?, ids("team_ids")?);
     Ok(Viewer {
         user_id,

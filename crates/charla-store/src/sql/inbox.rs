@@ -2,7 +2,7 @@
 //! conversation, history, drafts; and the decoders of the conversation-side tables that
 //! `conversations.rs` shares.
 
-use super::rows::{ATTACHMENT_COLUMNS, CONTACT_COLUMNS, attachment_from_row, contact_from_prefixed_row};
+use super::rows::{ATTACHMENT_COLUMNS, CONTACT_COLUMNS, attachment_from_row, contact_from_prefixed_row, id_list};
 use super::*;
 use charla_core::Flag;
 use charla_core::search::{SearchTerm, like_escape};
@@ -177,8 +177,15 @@ pub(crate) async fn load_identity(c: &mut AnyConnection, id: Id) -> StoreResult<
     identity_from_row(&row.ok_or(StoreError::NotFound)?)
 }
 
-/// The read state of `user_id` for each conversation: unread_count counts the visible inbound
-/// messages after the read position (all of them when the user never read it).
+/// A conversation's read state (`c` joined to `read_states r` of the user), as [`ReadState`]'s
+/// columns: unread_count counts the visible inbound messages after the read position (all of
+/// them when the user never read it).
+const READ_STATE_COLUMNS: &str = "r.last_read_message_id AS last_read_message_id, \
+     COALESCE(r.marked_unread, 0) AS marked_unread, \
+     (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'inbound' \
+      AND m.hidden = 0 AND m.id > COALESCE(r.last_read_message_id, 0)) AS unread_count";
+
+/// The read state of `user_id` for each conversation (see [`READ_STATE_COLUMNS`]).
 pub(crate) async fn load_read_states(
     c: &mut AnyConnection,
     user_id: Id,
@@ -188,13 +195,10 @@ pub(crate) async fn load_read_states(
     if conversation_ids.is_empty() {
         return Ok(map);
     }
-    let mut q = Sql::new(
-        "SELECT c.id AS conversation_id, r.last_read_message_id AS last_read_message_id, \
-         COALESCE(r.marked_unread, 0) AS marked_unread, \
-         (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'inbound' \
-          AND m.hidden = 0 AND m.id > COALESCE(r.last_read_message_id, 0)) AS unread_count \
-         FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = ",
-    );
+    let mut q = Sql::new(&format!(
+        "SELECT c.id AS conversation_id, {READ_STATE_COLUMNS} \
+         FROM conversations c LEFT JOIN read_states r ON r.conversation_id = c.id AND r.user_id = "
+    ));
     q.bind(user_id);
     q.push(" WHERE c.id IN ");
     q.bind_list(conversation_ids);
@@ -223,10 +227,7 @@ fn rows_for_sql(dialect: Dialect) -> &'static str {
         format!(
             "SELECT c.id AS conversation_id, {contact}, \
              (SELECT {tag_ids} FROM contact_tags t WHERE t.contact_id = k.id) AS k_tag_ids, {identity}, \
-             r.last_read_message_id AS last_read_message_id, COALESCE(r.marked_unread, 0) AS marked_unread, \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'inbound' \
-              AND m.hidden = 0 AND m.id > COALESCE(r.last_read_message_id, 0)) AS unread_count, \
-             d.text AS draft \
+             {READ_STATE_COLUMNS}, d.text AS draft \
              FROM conversations c \
              LEFT JOIN contacts k ON k.id = c.contact_id \
              LEFT JOIN contact_identities i ON i.id = c.identity_id \
@@ -278,13 +279,7 @@ async fn rows_for(
         let contact = match col::<Option<Id>>(&row, "k_id")? {
             Some(_) => {
                 let tags: Option<String> = col(&row, "k_tag_ids")?;
-                let tag_ids = tags
-                    .as_deref()
-                    .unwrap_or("")
-                    .split(',')
-                    .filter(|t| !t.is_empty())
-                    .map(|t| t.parse::<Id>().map_err(|e| StoreError::Database(format!("tag id {t:?}: {e}"))))
-                    .collect::<StoreResult<Vec<Id>>>()?;
+                let tag_ids = id_list(tags.as_deref().unwrap_or(""), "k_tag_ids")?;
                 Some(contact_from_prefixed_row(&row, "k_", tag_ids)?)
             }
             None => None,
@@ -637,9 +632,12 @@ async fn found_in_messages(
 /// `string_agg(DISTINCT ...)` sorted them as text, 4 of the 8 ms of gathering the 4,500
 /// messages that say a product's name in the bench's dataset.
 fn distinct_ids(list: &str) -> (String, i64) {
-    let mut ids: Vec<i64> = list.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let (ids, _) = ids_of(Some(list));
+    (comma_separated(&ids), ids.len() as i64)
+}
+
+/// `1,2,3`.
+fn comma_separated(ids: &[i64]) -> String {
     let mut out = String::with_capacity(ids.len() * 8);
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
@@ -647,7 +645,7 @@ fn distinct_ids(list: &str) -> (String, i64) {
         }
         out.push_str(&id.to_string());
     }
-    (out, ids.len() as i64)
+    out
 }
 
 /// `(SELECT <the conversations of the matching messages, as one text> ...)`, the expression
@@ -921,8 +919,8 @@ async fn gather_sets(
     })
 }
 
-/// The distinct ids of a JSON array of ids gathered by SQLite, ascending, and how many the
-/// array held.
+/// The distinct ids of a JSON array of ids gathered by SQLite (or of a comma-separated list),
+/// ascending, and how many the array held.
 fn ids_of(json: Option<&str>) -> (Vec<i64>, i64) {
     let mut ids: Vec<i64> = json
         .unwrap_or("")
@@ -969,15 +967,7 @@ const ID_MAP_MAX_BYTES: i64 = 4 << 20;
 impl IdSet {
     /// From distinct ids, ascending ([`ids_of`]).
     fn new(ids: Vec<i64>) -> IdSet {
-        let mut json = String::with_capacity(ids.len() * 8 + 2);
-        json.push('[');
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(&id.to_string());
-        }
-        json.push(']');
+        let json = format!("[{}]", comma_separated(&ids));
         let map = match (ids.first(), ids.last()) {
             (Some(&lo), Some(&hi)) if lo >= 0 => {
                 let len = hi - lo + 1;

@@ -237,6 +237,14 @@ pub(crate) async fn teams_from_rows(c: &mut AnyConnection, rows: &[AnyRow]) -> S
     rows.iter().zip(ids).map(|(r, id)| team_from_row(r, members.remove(&id).unwrap_or_default())).collect()
 }
 
+/// The ids of a comma-separated list the database aggregated (column `name`, for the error).
+pub(crate) fn id_list(text: &str, name: &str) -> StoreResult<Vec<Id>> {
+    text.split(',')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().map_err(|_| StoreError::Database(format!("bad id {t:?} in {name}"))))
+        .collect()
+}
+
 /// Decodes contact rows and fills their tag ids (one extra query).
 pub(crate) async fn contacts_from_rows(c: &mut AnyConnection, rows: &[AnyRow]) -> StoreResult<Vec<Contact>> {
     let ids = rows.iter().map(|r| col::<Id>(r, "id")).collect::<StoreResult<Vec<_>>>()?;
