@@ -40,6 +40,7 @@ const BIG_TABLES: &[&str] = &[
     "conversation_search",
     "attentions",
     "messages",
+    "message_words",
 ];
 
 /// Rows per INSERT statement on SQLite (well under its 32766 bound variables).
@@ -712,6 +713,15 @@ impl BulkLoader {
                 c.execute(
                     "INSERT INTO conversation_search (id, workspace_id, search_text, search_phone) \
                      SELECT id, workspace_id, search_text, search_phone FROM conversations ON CONFLICT (id) DO NOTHING",
+                )
+                .await
+                .map_err(err)?;
+                // So are full-text search's words (migration 0015).
+                progress("INSERT INTO message_words");
+                c.execute(
+                    "INSERT INTO message_words (message_id, conversation_id, word) \
+                     SELECT m.id, m.conversation_id, w FROM messages m, unnest(message_lexemes(m.text)) w \
+                     WHERE m.hidden = 0",
                 )
                 .await
                 .map_err(err)?;

@@ -8,7 +8,7 @@ use charla_core::Flag;
 use charla_core::search::{SearchTerm, like_escape};
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 // --- decoders -------------------------------------------------------------------------------
 
@@ -334,8 +334,11 @@ enum MessageSource<'a> {
     /// SQLite, while [`messages_index_is_exact`]: the keys of `message_search` carry the
     /// conversation, so the condition reads the matches from the index alone.
     Keys,
-    /// Gathered once for the request (see [`found_in_messages`]).
+    /// SQLite: gathered once for the request (see [`found_in_messages`]).
     Found(&'a str),
+    /// PostgreSQL: gathered once for the request ([`pg_gather`], [`found_in_messages`]), or
+    /// looked up by the condition itself from the term's words.
+    Pg(PgMessages<'a>),
     /// SQLite: what each kind of match is checked against, gathered once for the request (see
     /// [`gather_sets`]); the whole search condition.
     Sets(&'a SearchSets),
@@ -417,11 +420,12 @@ fn push_filters(
     }
     if let Some(term) = &f.search {
         if dialect == Dialect::Postgres {
-            let found = match messages {
-                MessageSource::Found(ids) => Some(ids),
-                _ => None,
+            let messages = match messages {
+                MessageSource::Pg(m) => m,
+                // Every PostgreSQL search says where its message matches come from.
+                _ => PgMessages::Lookup(&[]),
             };
-            push_pg_search(q, workspace_id, term, search, found);
+            push_pg_search(q, workspace_id, term, search, messages);
             return;
         }
         // In scan mode the unary plus keeps the planner from driving the query from the
@@ -462,8 +466,11 @@ fn push_filters(
                 }
                 MessageSource::Lookup => {
                     q.push(&format!("{plus}c.id IN ("));
-                    push_message_matches(q, dialect, workspace_id, term);
+                    push_message_matches(q, term);
                     q.push(")");
+                }
+                MessageSource::Pg(_) => {
+                    q.push("1 = 0");
                 }
             }
             or = " OR ";
@@ -523,26 +530,29 @@ fn push_own_messages_check(q: &mut Sql, term: &SearchTerm) {
     q.push("))");
 }
 
+/// PostgreSQL: where a search condition gets the conversations whose messages match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PgMessages<'a> {
+    /// Gathered once for the request.
+    Found(&'a PgFound),
+    /// Looked up in `message_words` by the condition itself: the term's words ([`pg_words`]).
+    Lookup(&'a [String]),
+}
+
 /// The search condition on PostgreSQL, looking where the term's scope says. Driven: the
 /// matching conversations, gathered as one set the planner can start from (with ORs of
 /// subqueries it estimates a dense match and walks the sort order instead; one condition on the
 /// row, trigram LIKE OR `id = ANY(gathered ids)`, measured slower in the bench: p99 of the
 /// search box 201 → 640 ms). Scan and counters: each conversation walked checks its own copy of
 /// what contact search looks in, and the matching messages' conversations as a set.
-fn push_pg_search(
-    q: &mut Sql,
-    workspace_id: Id,
-    term: &SearchTerm,
-    search: SearchMode,
-    found_in_messages: Option<&str>,
-) {
-    let push_messages = |q: &mut Sql| match found_in_messages {
-        Some(ids) => {
+fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: SearchMode, messages: PgMessages) {
+    let push_messages = |q: &mut Sql| match messages {
+        PgMessages::Found(found) => {
             q.push("SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(");
-            q.bind(ids);
+            q.bind(found.list.clone());
             q.push(", ',')) AS x");
         }
-        None => push_message_matches(q, Dialect::Postgres, workspace_id, term),
+        PgMessages::Lookup(words) => push_pg_message_matches(q, words),
     };
     if !term.in_contacts() && !term.in_messages() {
         q.push(" AND 1 = 0");
@@ -570,19 +580,9 @@ fn push_pg_search(
         if term.in_contacts() {
             q.push(" OR ");
         }
-        match found_in_messages {
-            // A test of the walked row against the gathered ids (a constant array, so a hashed
-            // test), where `c.id IN (<the ids>)` let the planner start from the ids: it guesses
-            // 200 distinct values in an unnested array, so it read every match's row by its key
-            // and sorted them instead of walking the sort order (8,595 conversations saying
-            // "rosa": 978 ms against 6; "kapika", 4,495: 112 against 8). `+ 0` keeps the
-            // primary key out of it.
-            Some(ids) => {
-                q.push("(c.id + 0) = ANY(CAST(string_to_array(");
-                q.bind(ids);
-                q.push(", ',') AS BIGINT[]))");
-            }
-            None => {
+        match messages {
+            PgMessages::Found(found) => found.push_test(q),
+            PgMessages::Lookup(_) => {
                 q.push("c.id IN (");
                 push_messages(q);
                 q.push(")");
@@ -590,6 +590,87 @@ fn push_pg_search(
         }
     }
     q.push(")");
+}
+
+/// PostgreSQL: the conversations of the matching messages, gathered once for a request.
+#[derive(Debug, PartialEq, Eq)]
+struct PgFound {
+    /// Distinct ids, ascending, comma-separated: what a driven query starts from.
+    list: String,
+    count: i64,
+    /// Bit `id - lo` of `bits` is set when `id` is in the set (PostgreSQL's `get_bit` order:
+    /// bit `n % 8` of byte `n / 8`, least significant first); for sets of
+    /// [`PG_BIT_MAP_FROM`] ids and more.
+    bits: Option<(i64, Vec<u8>)>,
+}
+
+/// Gathered ids from which a walked row is tested against a bit map of the set rather than a
+/// constant array. The planner estimates `= ANY(<constant array>)` element by element (about
+/// 0.5 µs an id, for the page and again for the counters: 23 ms for the 42,000 conversations
+/// whose messages greet a common first name), where a function of the row costs it nothing;
+/// under this, the array's hashed test is as quick and the estimate is worth having. The test
+/// hook [`set_bit_map_from`] changes it.
+static PG_BIT_MAP_FROM: AtomicUsize = AtomicUsize::new(2_000);
+
+/// Changes [`PG_BIT_MAP_FROM`] for this process (the conformance suite sets 1: every gathered
+/// set a bit map, and checks the results agree).
+#[doc(hidden)]
+pub fn set_bit_map_from(ids: usize) {
+    PG_BIT_MAP_FROM.store(ids, Ordering::Relaxed);
+}
+
+/// Most bytes of bit map (ids spanning 32 million conversations); a wider set keeps the array.
+const PG_BIT_MAP_MAX_BYTES: i64 = 4 << 20;
+
+impl PgFound {
+    /// From a comma-separated list of conversation ids, each as often as it has matching
+    /// messages (made distinct here: `string_agg(DISTINCT ...)` sorted them as text, 4 of the 8
+    /// ms of gathering the 4,500 messages that say a product's name in the bench's dataset).
+    fn new(list: &str) -> PgFound {
+        let (ids, _) = ids_of(Some(list));
+        let bits = match (ids.first(), ids.last()) {
+            (Some(&lo), Some(&hi))
+                if ids.len() >= PG_BIT_MAP_FROM.load(Ordering::Relaxed) && (hi - lo) / 8 < PG_BIT_MAP_MAX_BYTES =>
+            {
+                let mut bytes = vec![0u8; ((hi - lo) / 8 + 1) as usize];
+                for id in &ids {
+                    let n = (id - lo) as usize;
+                    bytes[n / 8] |= 1 << (n % 8);
+                }
+                Some((lo, bytes))
+            }
+            _ => None,
+        };
+        PgFound { list: comma_separated(&ids), count: ids.len() as i64, bits }
+    }
+
+    /// The walked row's test against the set. As an array: `c.id IN (<the ids>)` let the
+    /// planner start from the ids: it guesses 200 distinct values in an unnested array, so it
+    /// read every match's row by its key and sorted them instead of walking the sort order
+    /// (8,595 conversations saying "rosa": 978 ms against 6; "kapika", 4,495: 112 against 8).
+    /// `+ 0` keeps the primary key out of it. As a bit map: the id's bit, where the map spans it
+    /// (`get_bit` refuses an offset past the end).
+    fn push_test(&self, q: &mut Sql) {
+        match &self.bits {
+            Some((lo, bytes)) => {
+                let hi = lo + bytes.len() as i64 * 8 - 1;
+                q.push("(CASE WHEN c.id BETWEEN ");
+                q.bind(*lo);
+                q.push(" AND ");
+                q.bind(hi);
+                q.push(" THEN get_bit(");
+                q.bind(bytes.clone());
+                q.push(", CAST(c.id - ");
+                q.bind(*lo);
+                q.push(" AS INTEGER)) ELSE 0 END) = 1");
+            }
+            None => {
+                q.push("(c.id + 0) = ANY(CAST(string_to_array(");
+                q.bind(self.list.clone());
+                q.push(", ',') AS BIGINT[]))");
+            }
+        }
+    }
 }
 
 /// `(p.search_text LIKE ... OR p.search_phone LIKE ...)` on `conversation_search p`: the
@@ -608,32 +689,20 @@ fn push_pg_people_condition(q: &mut Sql, term: &SearchTerm) {
 }
 
 /// The conversations whose messages match the term, as one text (a JSON array on SQLite, a
-/// comma-separated list on PostgreSQL): looking the matching messages up is the dear part of a
-/// full-text search, and the page and the counters both need it.
+/// comma-separated list on PostgreSQL, each id as often as it has matching messages): looking
+/// the matching messages up is the dear part of a full-text search, and the page and the
+/// counters both need it. `words`: PostgreSQL's ([`pg_words`]).
 async fn found_in_messages(
     c: &mut AnyConnection,
     dialect: Dialect,
-    workspace_id: Id,
     term: &SearchTerm,
+    words: &[String],
 ) -> StoreResult<String> {
     let mut q = Sql::new("SELECT ");
     q.plan_each_run(dialect);
-    push_found_in_messages(&mut q, dialect, workspace_id, term);
+    push_found_in_messages(&mut q, dialect, term, words);
     q.push(" AS ids");
-    let ids: String = col(&q.query().fetch_one(&mut *c).await?, "ids")?;
-    Ok(match dialect {
-        Dialect::Sqlite => ids,
-        Dialect::Postgres => distinct_ids(&ids).0,
-    })
-}
-
-/// PostgreSQL: the distinct ids of a comma-separated list of conversation ids (each as often
-/// as it has matching messages), ascending, as a list again, and how many. Made distinct here:
-/// `string_agg(DISTINCT ...)` sorted them as text, 4 of the 8 ms of gathering the 4,500
-/// messages that say a product's name in the bench's dataset.
-fn distinct_ids(list: &str) -> (String, i64) {
-    let (ids, _) = ids_of(Some(list));
-    (comma_separated(&ids), ids.len() as i64)
+    col(&q.query().fetch_one(&mut *c).await?, "ids")
 }
 
 /// `1,2,3`.
@@ -650,28 +719,33 @@ fn comma_separated(ids: &[i64]) -> String {
 
 /// `(SELECT <the conversations of the matching messages, as one text> ...)`, the expression
 /// [`found_in_messages`] and [`pg_gather`] read.
-fn push_found_in_messages(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
-    q.push(match dialect {
-        Dialect::Sqlite => "(SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' FROM (",
-        // Made distinct by the caller ([`distinct_ids`]).
-        Dialect::Postgres => "(SELECT COALESCE(string_agg(x.conversation_id::text, ','), '') FROM (",
-    });
-    push_message_matches(q, dialect, workspace_id, term);
+fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, words: &[String]) {
+    match dialect {
+        Dialect::Sqlite => {
+            q.push("(SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' FROM (");
+            push_message_matches(q, term);
+        }
+        // Made distinct by the caller ([`PgFound::new`]).
+        Dialect::Postgres => {
+            q.push("(SELECT COALESCE(string_agg(x.conversation_id::text, ','), '') FROM (");
+            push_pg_message_matches(q, words);
+        }
+    }
     q.push(") x)");
 }
 
 /// PostgreSQL: the plan (contact matches counted up to `threshold`, with the conversations of
 /// matching messages) and those conversations (None without full text): one pass over the
-/// matching messages, the dear part (each is read from the table to learn its conversation),
-/// where counting them for the plan and then gathering them took two; the contact count
-/// runs beside it (see [`both_at_once`]).
+/// matching messages' words (index-only, migration 0015), where counting them for the plan and
+/// then gathering them took two; the contact count runs beside it (see [`both_at_once`]).
 async fn pg_gather(
     s: &SqlStore,
     c: &mut AnyConnection,
     workspace_id: Id,
     term: &SearchTerm,
+    words: &[String],
     threshold: i64,
-) -> StoreResult<(SearchMode, Option<String>)> {
+) -> StoreResult<(SearchMode, Option<PgFound>)> {
     let people = term.in_contacts().then(|| {
         let mut q = Sql::new("SELECT CAST((SELECT COUNT(*) FROM (");
         q.plan_each_run(Dialect::Postgres);
@@ -684,23 +758,16 @@ async fn pg_gather(
     let messages = term.in_messages().then(|| {
         let mut q = Sql::new("SELECT ");
         q.plan_each_run(Dialect::Postgres);
-        push_found_in_messages(&mut q, Dialect::Postgres, workspace_id, term);
+        push_found_in_messages(&mut q, Dialect::Postgres, term, words);
         q.push(" AS ids");
         q
     });
     let (people, ids): (Option<i64>, Option<String>) =
         both_at_once(s, c, people.map(|q| (q, "people")), messages.map(|q| (q, "ids"))).await?;
-    let people = people.unwrap_or(0);
-    let (ids, messages) = match ids {
-        Some(list) => {
-            let (ids, n) = distinct_ids(&list);
-            (Some(ids), n)
-        }
-        None => (None, 0),
-    };
-    let mode =
-        if people + messages >= threshold { SearchMode::Scan { messages_per_row: false } } else { SearchMode::Driven };
-    Ok((mode, ids))
+    let found = ids.map(|list| PgFound::new(&list));
+    let matches = people.unwrap_or(0) + found.as_ref().map_or(0, |f| f.count);
+    let mode = if matches >= threshold { SearchMode::Scan { messages_per_row: false } } else { SearchMode::Driven };
+    Ok((mode, found))
 }
 
 /// One value each (read from the named column) of whichever of `first` and `second` the
@@ -1032,26 +1099,43 @@ fn push_message_keys(q: &mut Sql, term: &SearchTerm) {
     q.bind(fts_phrase(&term.text));
 }
 
-/// `SELECT <conversation id> ...` of the visible messages whose text has the term's words.
-fn push_message_matches(q: &mut Sql, dialect: Dialect, workspace_id: Id, term: &SearchTerm) {
-    match dialect {
-        // Hidden messages are not in the index.
-        Dialect::Sqlite => {
-            q.push(
-                "SELECT m.conversation_id FROM messages m WHERE m.id IN \
-                 (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
-            );
-            q.bind(fts_phrase(&term.text));
-            q.push(")");
-        }
-        Dialect::Postgres => {
-            q.push("SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ");
-            q.bind(workspace_id);
-            q.push(" AND m.hidden = 0 AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', ");
-            q.bind(term.text.clone());
-            q.push(")");
-        }
+/// `SELECT <conversation id> ...` of the visible messages whose text has the term's words
+/// (SQLite; PostgreSQL: [`push_pg_message_matches`]).
+fn push_message_matches(q: &mut Sql, term: &SearchTerm) {
+    // Hidden messages are not in the index.
+    q.push(
+        "SELECT m.conversation_id FROM messages m WHERE m.id IN \
+         (SELECT rowid >> 28 FROM message_search WHERE message_search MATCH ",
+    );
+    q.bind(fts_phrase(&term.text));
+    q.push(")");
+}
+
+/// PostgreSQL: `SELECT <conversation id> ...` of the visible messages that have all of `words`
+/// (the term's lexemes, [`pg_words`]), from `message_words` alone (migration 0015): one range of
+/// its index per word, joined on the message; nothing without words. Every workspace's: the
+/// conditions they are used in keep the viewer's conversations.
+fn push_pg_message_matches(q: &mut Sql, words: &[String]) {
+    let Some((first, rest)) = words.split_first() else {
+        q.push("SELECT CAST(NULL AS BIGINT) WHERE 1 = 0");
+        return;
+    };
+    q.push("SELECT w0.conversation_id FROM message_words w0");
+    for (i, word) in rest.iter().enumerate() {
+        let w = format!("w{}", i + 1);
+        q.push(&format!(" JOIN message_words {w} ON {w}.message_id = w0.message_id AND {w}.word = "));
+        q.bind(word.clone());
     }
+    q.push(" WHERE w0.word = ");
+    q.bind(first.clone());
+}
+
+/// PostgreSQL: the lexemes of a term as `message_words` holds a message's (the `simple`
+/// configuration's, migration 0015), distinct: what a message must all have to match.
+async fn pg_words(c: &mut AnyConnection, term: &SearchTerm) -> StoreResult<Vec<String>> {
+    let rows =
+        sqlx::query("SELECT w FROM unnest(message_lexemes($1)) w").bind(term.text.clone()).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| col(r, "w")).collect()
 }
 
 /// Counts the term's matches (each kind up to [`SEARCH_SCAN_FROM`]) to pick the plan: SQLite
@@ -1337,10 +1421,14 @@ pub(crate) async fn list_conversations(
         }
         _ => None,
     };
-    // PostgreSQL: the plan's count and the messages' conversations.
+    // PostgreSQL: the term's words, the plan's count and the messages' conversations.
+    let words = match &filter.search {
+        Some(term) if s.dialect == Dialect::Postgres && term.in_messages() => pg_words(&mut conn, term).await?,
+        _ => Vec::new(),
+    };
     let pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
-            Some(pg_gather(s, &mut conn, ws, term, driven_max(PG_DRIVEN_MAX)).await?)
+            Some(pg_gather(s, &mut conn, ws, term, &words, driven_max(PG_DRIVEN_MAX)).await?)
         }
         _ => None,
     };
@@ -1365,19 +1453,34 @@ pub(crate) async fn list_conversations(
         }
         _ => false,
     };
+    let mut pg_found = None;
     let found = match &filter.search {
-        Some(_) if pg.is_some() => pg.and_then(|(_, ids)| ids),
+        Some(_) if pg.is_some() => {
+            pg_found = pg.and_then(|(_, found)| found);
+            None
+        }
         Some(term)
             if sets.is_none()
                 && term.in_messages()
                 && !keys
                 && search != (SearchMode::Scan { messages_per_row: true }) =>
         {
-            Some(found_in_messages(&mut conn, s.dialect, ws, term).await?)
+            let list = found_in_messages(&mut conn, s.dialect, term, &words).await?;
+            match s.dialect {
+                Dialect::Sqlite => Some(list),
+                Dialect::Postgres => {
+                    pg_found = Some(PgFound::new(&list));
+                    None
+                }
+            }
         }
         _ => None,
     };
     let messages = match (&sets, &found, keys) {
+        _ if s.dialect == Dialect::Postgres => MessageSource::Pg(match &pg_found {
+            Some(found) => PgMessages::Found(found),
+            None => PgMessages::Lookup(&words),
+        }),
         (Some(sets), _, _) => MessageSource::Sets(sets),
         (None, Some(ids), _) => MessageSource::Found(ids),
         (None, None, true) => MessageSource::Keys,
@@ -1688,9 +1791,37 @@ mod tests {
     #[test]
     fn postgres_gathered_ids_are_made_distinct() {
         // One id per matching message, in the table's order: distinct, ascending, counted.
-        assert_eq!(distinct_ids("12,10,12,15,10"), ("10,12,15".to_string(), 3));
-        assert_eq!(distinct_ids("7"), ("7".to_string(), 1));
-        assert_eq!(distinct_ids(""), (String::new(), 0));
+        let found = PgFound::new("12,10,12,15,10");
+        assert_eq!((found.list.as_str(), found.count, found.bits.is_none()), ("10,12,15", 3, true));
+        let one = PgFound::new("7");
+        assert_eq!((one.list.as_str(), one.count), ("7", 1));
+        let none = PgFound::new("");
+        assert_eq!((none.list.as_str(), none.count, none.bits.is_none()), ("", 0, true));
+    }
+
+    #[test]
+    fn postgres_large_sets_are_tested_against_a_bit_map() {
+        // Every third id from 1,000: bit `id - lo` set (byte n / 8, bit n % 8), no other.
+        let from = PG_BIT_MAP_FROM.load(Ordering::Relaxed);
+        let ids: Vec<i64> = (0..from as i64).map(|k| 1_000 + 3 * k).collect();
+        let found = PgFound::new(&comma_separated(&ids));
+        let (lo, bytes) = found.bits.as_ref().expect("a bit map");
+        assert_eq!(*lo, 1_000);
+        let set = |id: i64| {
+            let n = (id - lo) as usize;
+            bytes.get(n / 8).is_some_and(|b| b & (1 << (n % 8)) != 0)
+        };
+        assert!(ids.iter().all(|&id| set(id)));
+        assert_eq!((1_000..1_000 + 3 * from as i64).filter(|&id| set(id)).count(), ids.len());
+        assert_eq!(bytes.len(), (3 * (from - 1)) / 8 + 1);
+        let mut q = Sql::new("SELECT ");
+        found.push_test(&mut q);
+        assert!(q.text.contains("get_bit("), "{}", q.text);
+        // One fewer: the constant array.
+        let small = PgFound::new(&comma_separated(&ids[1..]));
+        let mut q = Sql::new("SELECT ");
+        small.push_test(&mut q);
+        assert!(small.bits.is_none() && q.text.contains("ANY("), "{}", q.text);
     }
 
     #[test]

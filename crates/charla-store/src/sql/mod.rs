@@ -26,7 +26,7 @@ mod messengers;
 mod reports;
 mod rows;
 
-pub use inbox::{set_count_walk_from, set_search_scan_threshold, set_search_set_max};
+pub use inbox::{set_bit_map_from, set_count_walk_from, set_search_scan_threshold, set_search_set_max};
 mod website;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,6 +363,7 @@ impl SqlStore {
                 (12, include_str!("../../migrations/postgres/0012_search_fill.sql")),
                 (13, include_str!("../../migrations/postgres/0013_steady_writes.sql")),
                 (14, include_str!("../../migrations/postgres/0014_job_wakeup.sql")),
+                (15, include_str!("../../migrations/postgres/0015_message_words.sql")),
             ],
         };
         let dialect = self.dialect;

@@ -33,6 +33,11 @@ impl Fresh {
             .collect()
     }
 
+    /// Runs one statement on the connection of its own.
+    async fn exec(&mut self, sql: &str) {
+        sqlx::query(sql).execute(&mut self.c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     async fn finish(self) {
         let _ = self.c.close().await;
         self.store.shutdown().await;
@@ -109,8 +114,78 @@ async fn gin_indexes_take_rows_directly() {
              WHERE i.relnamespace = 'public'::regnamespace AND a.amname = 'gin' ORDER BY 1",
         )
         .await;
-    assert!(gin.len() >= 5, "the message and contact search indexes are GIN: {gin:?}");
+    // Contact search's trigram indexes; full-text search reads a btree (migration 0015).
+    assert!(gin.len() >= 4, "the contact search indexes are GIN: {gin:?}");
     let pending: Vec<&String> = gin.iter().filter(|name| name.ends_with("(pending list)")).collect();
     assert!(pending.is_empty(), "GIN indexes with a pending list: {pending:?}");
+    f.finish().await;
+}
+
+/// Full-text search's words (migration 0015) follow every write of a message: a new message, an
+/// edit, a message hidden and shown again, one moved to another conversation, a deletion; a
+/// search finds by the words a message has now, and never by a hidden message's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_words_follow_every_write_of_a_message() {
+    use charla_store::{ConversationFilter, Sort};
+    let mut f = Fresh::open().await;
+    let w = crate::conversations::world(&f.store).await;
+    let mut messages = Vec::new();
+    for (i, text) in ["Hola, el kayak rojo", "¿Tenéis el KAYAK azul?", "gracias por el remo"].iter().enumerate() {
+        let msg = crate::conversations::inbound(w.channel.id, &format!("p-{i}"), &format!("ext-{i}"), "Ana", text);
+        let written = f.store.ingest_inbound(msg, 1_700_000_000_000 + i as i64).await.expect("ingest");
+        messages.push((written.value.message.id, written.value.conversation.id));
+    }
+    let admin = f.store.viewer(w.ws, w.admin.id).await.expect("viewer");
+    let store = f.store.clone();
+    let found = |term: &'static str| {
+        let (store, admin) = (store.clone(), admin.clone());
+        async move {
+            let filter = ConversationFilter {
+                search: charla_core::search::parse(term)
+                    .ok()
+                    .map(|t| t.within(charla_core::search::SearchScope::Messages)),
+                sort: Sort::LastActivity,
+                ..Default::default()
+            };
+            let mut ids: Vec<i64> = store
+                .list_conversations(&admin, filter)
+                .await
+                .expect("list")
+                .items
+                .iter()
+                .map(|r| r.conversation.id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    // What the table holds against what the messages say now, both ways.
+    let drift = "SELECT COUNT(*)::text FROM ((SELECT message_id, conversation_id, word FROM message_words \
+         EXCEPT ALL SELECT m.id, m.conversation_id, x FROM messages m, unnest(message_lexemes(m.text)) x \
+         WHERE m.hidden = 0) UNION ALL (SELECT m.id, m.conversation_id, x FROM messages m, \
+         unnest(message_lexemes(m.text)) x WHERE m.hidden = 0 EXCEPT ALL \
+         SELECT message_id, conversation_id, word FROM message_words)) d";
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(f.names("SELECT COUNT(*)::text FROM message_words").await, ["12"]);
+    let ((m0, c0), (m1, c1), (m2, c2)) = (messages[0], messages[1], messages[2]);
+    assert_eq!(found("kayak").await, [c0, c1]);
+    assert_eq!(found("el kayak").await, [c0, c1], "every word, in one message");
+    assert_eq!(found("kayak remo").await, Vec::<i64>::new(), "two messages' words are not one message's");
+
+    f.exec(&format!("UPDATE messages SET text = 'una canoa verde' WHERE id = {m0}")).await;
+    f.exec(&format!("UPDATE messages SET hidden = 1 WHERE id = {m1}")).await;
+    f.exec(&format!("UPDATE messages SET conversation_id = {c0} WHERE id = {m2}")).await;
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(found("kayak").await, Vec::<i64>::new(), "edited away, and hidden");
+    assert_eq!(found("canoa").await, [c0]);
+    assert_eq!(found("remo").await, [c0], "moved with its message");
+    assert_eq!(found("gracias").await, [c0]);
+    f.exec(&format!("UPDATE messages SET hidden = 0 WHERE id = {m1}")).await;
+    assert_eq!(found("kayak").await, [c1]);
+    f.exec(&format!("DELETE FROM messages WHERE id = {m1}")).await;
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(found("kayak").await, Vec::<i64>::new());
+    assert_eq!(found("azul").await, Vec::<i64>::new());
+    assert_ne!(c2, c0);
     f.finish().await;
 }

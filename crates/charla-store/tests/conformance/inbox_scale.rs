@@ -178,18 +178,24 @@ async fn search_plans_agree(store: Arc<dyn Store>) {
                     let first_page: Vec<Id> = walked.items.iter().map(|r| r.conversation.id).collect();
                     assert_eq!(first_page, driven[..first_page.len()], "{term:?} {scope:?} user {} walked", v.user_id);
                     assert_eq!(walked.counts, counts_driven, "{term:?} {scope:?} user {} walked counts", v.user_id);
-                    // 1: the set of every match walked in sort order (SQLite); 3,000 without
-                    // that set: each kind of match counted, then driven; 0 and -1: scans.
-                    for (scan_plan, hit_set) in [(1, 20_000), (3_000, 0), (0, 20_000), (-1, 20_000)] {
+                    // 1: the set of every match walked in sort order (SQLite; PostgreSQL: of
+                    // the matching messages' conversations); 3,000 without that set: each kind
+                    // of match counted, then driven; 0 and -1: scans. PostgreSQL tests a walked
+                    // row against a big set's bit map (here: any set's, the third value 1).
+                    for (scan_plan, hit_set, bit_map) in
+                        [(1, 20_000, 2_000), (1, 20_000, 1), (3_000, 0, 2_000), (0, 20_000, 2_000), (-1, 20_000, 1)]
+                    {
                         charla_store::sql::set_search_scan_threshold(scan_plan);
                         charla_store::sql::set_search_set_max(hit_set);
+                        charla_store::sql::set_bit_map_from(bit_map);
                         let scan: Vec<Id> = all_pages(&store, v, &filter).await.iter().map(|c| c.id).collect();
                         let counts_scan = store.list_conversations(v, filter.clone()).await.expect("list").counts;
                         charla_store::sql::set_search_scan_threshold(3_000);
                         charla_store::sql::set_search_set_max(20_000);
+                        charla_store::sql::set_bit_map_from(2_000);
                         assert_eq!(
                             driven, scan,
-                            "{term:?} {scope:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set}",
+                            "{term:?} {scope:?} user {} {section:?} {sort:?} plan {scan_plan} set {hit_set} bits {bit_map}",
                             v.user_id
                         );
                         assert_eq!(counts_driven, counts_scan, "{term:?} {scope:?} user {} counts", v.user_id);
