@@ -30,12 +30,20 @@ SELECT m.id, m.conversation_id, w FROM messages m, unnest(message_lexemes(m.text
 
 CREATE UNIQUE INDEX message_words_key ON message_words (word, message_id) INCLUDE (conversation_id);
 
-CREATE FUNCTION message_words_write() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A new message's words: the ingest path's trigger, alone in its function.
+CREATE FUNCTION message_words_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.hidden = 0 THEN
+    INSERT INTO message_words (message_id, conversation_id, word)
+    SELECT NEW.id, NEW.conversation_id, w FROM unnest(message_lexemes(NEW.text)) w;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION message_words_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.hidden = 0 THEN
         DELETE FROM message_words WHERE word = ANY(message_lexemes(OLD.text)) AND message_id = OLD.id;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.hidden = 0 THEN
+    IF TG_OP = 'UPDATE' AND NEW.hidden = 0 THEN
         INSERT INTO message_words (message_id, conversation_id, word)
         SELECT NEW.id, NEW.conversation_id, w FROM unnest(message_lexemes(NEW.text)) w;
     END IF;
@@ -43,13 +51,13 @@ BEGIN
 END
 $$;
 CREATE TRIGGER message_words_insert AFTER INSERT ON messages
-    FOR EACH ROW WHEN (NEW.hidden = 0) EXECUTE FUNCTION message_words_write();
+    FOR EACH ROW WHEN (NEW.hidden = 0) EXECUTE FUNCTION message_words_insert();
 CREATE TRIGGER message_words_update AFTER UPDATE OF text, hidden, conversation_id ON messages
     FOR EACH ROW WHEN (OLD.text IS DISTINCT FROM NEW.text OR OLD.hidden IS DISTINCT FROM NEW.hidden
         OR OLD.conversation_id IS DISTINCT FROM NEW.conversation_id)
-    EXECUTE FUNCTION message_words_write();
+    EXECUTE FUNCTION message_words_rewrite();
 CREATE TRIGGER message_words_delete AFTER DELETE ON messages
-    FOR EACH ROW WHEN (OLD.hidden = 0) EXECUTE FUNCTION message_words_write();
+    FOR EACH ROW WHEN (OLD.hidden = 0) EXECUTE FUNCTION message_words_rewrite();
 
 -- No search reads the GIN index any more; every message's write kept it.
 DROP INDEX messages_fts;
