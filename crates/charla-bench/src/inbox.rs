@@ -189,13 +189,20 @@ async fn measure_inbox(
     let n = v.apis.len();
     let target = Some((Better::Lower, 20.0));
     for q in queries(facts) {
+        // Requests whose page held a conversation: a search that never finds one measures an
+        // empty index (a load that left it unfilled), not a search.
+        let found = std::sync::atomic::AtomicUsize::new(0);
         let request = |i: usize, traced: bool| {
             let api = &v.apis[i % n];
             let path = format!("/api/v1/conversations?{}", (q.http)(i));
+            let found = &found;
             async move {
                 let t = std::time::Instant::now();
                 let page = api.get(&path).await?;
                 anyhow::ensure!(page["counts"].is_object(), "no counts in {path}");
+                if page["items"].as_array().is_some_and(|items| !items.is_empty()) {
+                    found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 // `CHARLA_BENCH_TRACE=1`: the requests that take 20 ms or more.
                 if traced && crate::trace() && t.elapsed().as_millis() >= 20 {
                     println!("    slow: {} ms as viewer {} {path}", t.elapsed().as_millis(), i % n);
@@ -230,6 +237,11 @@ async fn measure_inbox(
                 http.push(through_http().await?);
             }
         }
+        anyhow::ensure!(
+            found.into_inner() > 0,
+            "{}: no request found a conversation (is the search index filled?)",
+            q.metric
+        );
         push_pair(report, store_name, q.metric, &mut http, &mut base, target);
     }
 
