@@ -591,6 +591,9 @@ fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: Sear
         }
         match messages {
             PgMessages::Found(found) => found.push_test(q),
+            PgMessages::Lookup(words) if matches!(search, SearchMode::Scan { messages_per_row: true }) => {
+                push_pg_own_messages_check(q, words);
+            }
             PgMessages::Lookup(_) | PgMessages::All(_) => {
                 q.push("c.id IN (");
                 push_messages(q);
@@ -706,10 +709,11 @@ async fn found_in_messages(
     dialect: Dialect,
     term: &SearchTerm,
     words: &[String],
+    limit: Option<i64>,
 ) -> StoreResult<String> {
     let mut q = Sql::new("SELECT ");
     q.plan_each_run(dialect);
-    push_found_in_messages(&mut q, dialect, term, words);
+    push_found_in_messages(&mut q, dialect, term, words, limit);
     q.push(" AS ids");
     col(&q.query().fetch_one(&mut *c).await?, "ids")
 }
@@ -728,7 +732,7 @@ fn comma_separated(ids: &[i64]) -> String {
 
 /// `(SELECT <the conversations of the matching messages, as one text> ...)`, the expression
 /// [`found_in_messages`] and [`pg_gather`] read.
-fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, words: &[String]) {
+fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, words: &[String], limit: Option<i64>) {
     match dialect {
         Dialect::Sqlite => {
             q.push("(SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' FROM (");
@@ -739,6 +743,10 @@ fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, word
             q.push("(SELECT COALESCE(string_agg(x.conversation_id::text, ','), '') FROM (");
             push_pg_message_matches(q, words);
         }
+    }
+    if let Some(limit) = limit {
+        q.push(" LIMIT ");
+        q.bind(limit);
     }
     q.push(") x)");
 }
@@ -767,8 +775,17 @@ async fn pg_gather(
     words: &[String],
     threshold: i64,
 ) -> StoreResult<PgGathered> {
+    // A word in too many messages (a greeting, an article) is not gathered: each walked row
+    // checks its own messages instead (see [`push_pg_own_messages_check`]).
+    let message_max = SEARCH_SET_MAX.load(Ordering::Relaxed).saturating_mul(MESSAGE_SET_FACTOR);
     let messages = match term.in_messages() {
-        true => Some(PgFound::new(&found_in_messages(c, Dialect::Postgres, term, words).await?)),
+        true => {
+            let list = found_in_messages(c, Dialect::Postgres, term, words, Some(message_max + 1)).await?;
+            if ids_of(Some(&list)).1 > message_max {
+                return Ok(PgGathered { mode: SearchMode::Scan { messages_per_row: true }, messages: None, all: None });
+            }
+            Some(PgFound::new(&list))
+        }
         false => None,
     };
     let mut matches = messages.as_ref().map_or(0, |f| f.count);
@@ -931,7 +948,9 @@ fn people_fts_query(term: &SearchTerm) -> String {
 /// microsecond ("marta", 24,692 conversations: 19 ms, the page walked 2-3 ms), and a gathering
 /// cut short at the limit is wasted. Matches in messages come from the index's keys alone,
 /// cheaper to gather than a row is to check its own messages: their set takes
-/// [`MESSAGE_SET_FACTOR`] times as many matching messages.
+/// [`MESSAGE_SET_FACTOR`] times as many matching messages. PostgreSQL gathers the matching
+/// messages' conversations up to that many messages too ([`pg_gather`]; 80,000 messages are
+/// about 10 ms of its index and a 600 KB list), and past it checks each walked row's messages.
 static SEARCH_SET_MAX: AtomicI64 = AtomicI64::new(5_000);
 const MESSAGE_SET_FACTOR: i64 = 16;
 
@@ -1153,6 +1172,23 @@ fn push_pg_message_matches(q: &mut Sql, words: &[String]) {
     }
     q.push(" WHERE w0.word = ");
     q.bind(first.clone());
+}
+
+/// PostgreSQL: the walked conversation has a message with all of `words`: its messages (the
+/// index of messages by conversation), each looked up in `message_words` by word and message.
+/// For words in too many messages to gather (tens of thousands of conversations): a walk
+/// that finds such matches densely checks few rows.
+fn push_pg_own_messages_check(q: &mut Sql, words: &[String]) {
+    if words.is_empty() {
+        q.push("1 = 0");
+        return;
+    }
+    q.push("EXISTS (SELECT 1 FROM messages m");
+    for (i, word) in words.iter().enumerate() {
+        q.push(&format!(" JOIN message_words w{i} ON w{i}.message_id = m.id AND w{i}.word = "));
+        q.bind(word.clone());
+    }
+    q.push(" WHERE m.conversation_id = c.id)");
 }
 
 /// PostgreSQL: the lexemes of a term as `message_words` holds a message's (the `simple`
@@ -1490,7 +1526,7 @@ pub(crate) async fn list_conversations(
                 && !keys
                 && search != (SearchMode::Scan { messages_per_row: true }) =>
         {
-            let list = found_in_messages(&mut conn, s.dialect, term, &words).await?;
+            let list = found_in_messages(&mut conn, s.dialect, term, &words, None).await?;
             match s.dialect {
                 Dialect::Sqlite => Some(list),
                 Dialect::Postgres => {
