@@ -419,12 +419,8 @@ fn push_filters(
         q.bind(to);
     }
     if let Some(term) = &f.search {
-        if dialect == Dialect::Postgres {
-            let messages = match messages {
-                MessageSource::Pg(m) => m,
-                // Every PostgreSQL search says where its message matches come from.
-                _ => PgMessages::Lookup(&[]),
-            };
+        // Every PostgreSQL search says where its message matches come from.
+        if let MessageSource::Pg(messages) = messages {
             push_pg_search(q, workspace_id, term, search, messages);
             return;
         }
@@ -550,7 +546,7 @@ enum PgMessages<'a> {
 fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: SearchMode, messages: PgMessages) {
     let push_ids = |q: &mut Sql, found: &PgFound| {
         q.push("SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(");
-        q.bind(found.list.clone());
+        q.bind(found.list());
         q.push(", ',')) AS x");
     };
     let push_messages = |q: &mut Sql| match messages {
@@ -607,9 +603,8 @@ fn push_pg_search(q: &mut Sql, workspace_id: Id, term: &SearchTerm, search: Sear
 /// PostgreSQL: the conversations of the matching messages, gathered once for a request.
 #[derive(Debug, PartialEq, Eq)]
 struct PgFound {
-    /// Distinct ids, ascending, comma-separated: what a driven query starts from.
-    list: String,
-    count: i64,
+    /// Distinct ids, ascending.
+    ids: Vec<i64>,
     /// Bit `id - lo` of `bits` is set when `id` is in the set (PostgreSQL's `get_bit` order:
     /// bit `n % 8` of byte `n / 8`, least significant first); for sets of
     /// [`PG_BIT_MAP_FROM`] ids and more.
@@ -639,7 +634,11 @@ impl PgFound {
     /// messages (made distinct here: `string_agg(DISTINCT ...)` sorted them as text, 4 of the 8
     /// ms of gathering the 4,500 messages that say a product's name in the bench's dataset).
     fn new(list: &str) -> PgFound {
-        let (ids, _) = ids_of(Some(list));
+        PgFound::of(ids_of(Some(list)).0)
+    }
+
+    /// From distinct ids, ascending.
+    fn of(ids: Vec<i64>) -> PgFound {
         let bits = match (ids.first(), ids.last()) {
             (Some(&lo), Some(&hi))
                 if ids.len() >= PG_BIT_MAP_FROM.load(Ordering::Relaxed) && (hi - lo) / 8 < PG_BIT_MAP_MAX_BYTES =>
@@ -653,7 +652,12 @@ impl PgFound {
             }
             _ => None,
         };
-        PgFound { list: comma_separated(&ids), count: ids.len() as i64, bits }
+        PgFound { ids, bits }
+    }
+
+    /// The ids comma-separated, as a statement binds them.
+    fn list(&self) -> String {
+        comma_separated(&self.ids)
     }
 
     /// The walked row's test against the set. As an array: `c.id IN (<the ids>)` let the
@@ -678,7 +682,7 @@ impl PgFound {
             }
             None => {
                 q.push("(c.id + 0) = ANY(CAST(string_to_array(");
-                q.bind(self.list.clone());
+                q.bind(self.list());
                 q.push(", ',') AS BIGINT[]))");
             }
         }
@@ -788,8 +792,8 @@ async fn pg_gather(
         }
         false => None,
     };
-    let mut matches = messages.as_ref().map_or(0, |f| f.count);
-    let mut people = String::new();
+    let mut matches = messages.as_ref().map_or(0, |f| f.ids.len() as i64);
+    let mut people = Vec::new();
     if term.in_contacts() && matches < threshold {
         let mut q = Sql::new("SELECT COALESCE(string_agg(CAST(a.id AS TEXT), ','), '') AS people FROM (");
         q.plan_each_run(Dialect::Postgres);
@@ -797,19 +801,21 @@ async fn pg_gather(
         q.push(" LIMIT ");
         q.bind(threshold - matches);
         q.push(") a");
-        people = col(&q.query().fetch_one(&mut *c).await?, "people")?;
-        matches += ids_of(Some(&people)).0.len() as i64;
+        let list: String = col(&q.query().fetch_one(&mut *c).await?, "people")?;
+        people = ids_of(Some(&list)).0;
+        matches += people.len() as i64;
     }
     if matches >= threshold {
         return Ok(PgGathered { mode: SearchMode::Scan { messages_per_row: false }, messages, all: None });
     }
     // Under the threshold, the contact matches were gathered whole.
-    let all = match &messages {
-        Some(found) if !people.is_empty() => PgFound::new(&format!("{people},{}", found.list)),
-        Some(found) => PgFound::new(&found.list),
-        None => PgFound::new(&people),
-    };
-    Ok(PgGathered { mode: SearchMode::Driven, messages, all: Some(all) })
+    let mut all = people;
+    if let Some(found) = &messages {
+        all.extend(&found.ids);
+        all.sort_unstable();
+        all.dedup();
+    }
+    Ok(PgGathered { mode: SearchMode::Driven, messages, all: Some(PgFound::of(all)) })
 }
 
 /// One value each (read from the named column) of whichever of `first` and `second` the
@@ -1514,33 +1520,29 @@ pub(crate) async fn list_conversations(
         }
         _ => false,
     };
-    let mut pg_found = None;
-    let found = match &filter.search {
-        Some(_) if pg.is_some() => {
-            pg_found = pg.as_mut().and_then(|gathered| gathered.messages.take());
-            None
+    // The conversations of the matching messages, gathered once (PostgreSQL: by `pg_gather`,
+    // or here under the test hooks), unless each row checks its own messages.
+    let gather_here = |term: &SearchTerm| {
+        sets.is_none() && term.in_messages() && !keys && search != (SearchMode::Scan { messages_per_row: true })
+    };
+    let pg_found = match (&filter.search, &mut pg) {
+        (Some(_), Some(gathered)) => gathered.messages.take(),
+        (Some(term), None) if s.dialect == Dialect::Postgres && gather_here(term) => {
+            Some(PgFound::new(&found_in_messages(&mut conn, s.dialect, term, &words, None).await?))
         }
-        Some(term)
-            if sets.is_none()
-                && term.in_messages()
-                && !keys
-                && search != (SearchMode::Scan { messages_per_row: true }) =>
-        {
-            let list = found_in_messages(&mut conn, s.dialect, term, &words, None).await?;
-            match s.dialect {
-                Dialect::Sqlite => Some(list),
-                Dialect::Postgres => {
-                    pg_found = Some(PgFound::new(&list));
-                    None
-                }
-            }
+        _ => None,
+    };
+    let found = match &filter.search {
+        Some(term) if s.dialect == Dialect::Sqlite && gather_here(term) => {
+            Some(found_in_messages(&mut conn, s.dialect, term, &words, None).await?)
         }
         _ => None,
     };
     let messages = match (&sets, &found, keys) {
         _ if s.dialect == Dialect::Postgres => {
             MessageSource::Pg(match (pg.as_ref().and_then(|g| g.all.as_ref()), &pg_found) {
-                (Some(all), _) if search == SearchMode::Driven => PgMessages::All(all),
+                // Only a driven plan gathers every match.
+                (Some(all), _) => PgMessages::All(all),
                 (_, Some(found)) => PgMessages::Found(found),
                 _ => PgMessages::Lookup(&words),
             })
@@ -1856,11 +1858,11 @@ mod tests {
     fn postgres_gathered_ids_are_made_distinct() {
         // One id per matching message, in the table's order: distinct, ascending, counted.
         let found = PgFound::new("12,10,12,15,10");
-        assert_eq!((found.list.as_str(), found.count, found.bits.is_none()), ("10,12,15", 3, true));
+        assert_eq!((found.list().as_str(), found.ids.len(), found.bits.is_none()), ("10,12,15", 3, true));
         let one = PgFound::new("7");
-        assert_eq!((one.list.as_str(), one.count), ("7", 1));
+        assert_eq!((one.list().as_str(), one.ids.len()), ("7", 1));
         let none = PgFound::new("");
-        assert_eq!((none.list.as_str(), none.count, none.bits.is_none()), ("", 0, true));
+        assert_eq!((none.list().as_str(), none.ids.len(), none.bits.is_none()), ("", 0, true));
     }
 
     #[test]
