@@ -73,6 +73,23 @@ async fn a_fresh_database_plans_lookups_with_its_indexes() {
     f.finish().await;
 }
 
+/// Contact search's copy keeps finer statistics (migration 0016): the gathering of a term's
+/// conversations picks the trigram index or a read of the table in order from the estimated
+/// matches, and the default histogram's 1 % steps made a name in 0.45 % of the conversations
+/// look like 3 %, read in order at five to ten times the cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_search_copy_keeps_fine_statistics() {
+    let mut f = Fresh::open().await;
+    let targets = f
+        .names(
+            "SELECT attname::text || '=' || attstattarget::text FROM pg_attribute \
+             WHERE attrelid = 'conversation_search'::regclass AND attname IN ('search_text', 'search_phone') ORDER BY 1",
+        )
+        .await;
+    assert_eq!(targets, vec!["search_phone=1000".to_string(), "search_text=1000".to_string()]);
+    f.finish().await;
+}
+
 /// Inbound messages, of new and of known senders, lock no row they all share. A foreign key's
 /// check share-locks the parent row: from the one workspace and channel row of every message,
 /// concurrent transactions made a new MultiXact each, with a WAL record and an exclusive lock
