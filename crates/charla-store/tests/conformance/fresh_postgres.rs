@@ -90,6 +90,70 @@ async fn contact_search_copy_keeps_fine_statistics() {
     f.finish().await;
 }
 
+/// Contact search's copy says who may see each conversation (migration 0016): the gathering
+/// keeps only the viewer's matches for the page, so the copy must follow assignment at once.
+/// An agent outside the channel finds a conversation by its contact's name as soon as it is
+/// assigned to them, and no longer once it is taken back; a member finds the unassigned ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_search_follows_who_may_see_a_conversation() {
+    use charla_store::ConversationFilter;
+    let mut f = Fresh::open().await;
+    let w = crate::conversations::world(&f.store).await;
+    let cid = f
+        .store
+        .create_user(crate::conversations::user(w.ws, &format!("cid@w{}.test", w.ws), charla_core::Role::Agent, &[]))
+        .await
+        .expect("cid");
+    let mut conversations = Vec::new();
+    for (i, name) in ["Zebulon Prado", "Zebulon Ruiz"].iter().enumerate() {
+        let msg = crate::conversations::inbound(w.channel.id, &format!("p-{i}"), &format!("ext-{i}"), name, "hola");
+        let written = f.store.ingest_inbound(msg, 1_700_000_000_000 + i as i64).await.expect("ingest");
+        conversations.push(written.value.conversation.id);
+    }
+    let store = f.store.clone();
+    let found = |user: charla_core::Id| {
+        let store = store.clone();
+        async move {
+            let viewer = store.viewer(w.ws, user).await.expect("viewer");
+            let filter = ConversationFilter {
+                search: charla_core::search::parse("zebu")
+                    .ok()
+                    .map(|t| t.within(charla_core::search::SearchScope::Contacts)),
+                ..Default::default()
+            };
+            let mut ids: Vec<i64> = store
+                .list_conversations(&viewer, filter)
+                .await
+                .expect("list")
+                .items
+                .iter()
+                .map(|r| r.conversation.id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let drift = "SELECT COUNT(*)::text FROM conversations c JOIN conversation_search p ON p.id = c.id \
+         WHERE (p.workspace_id, p.search_text, p.search_phone, p.channel_id, p.is_group) \
+         IS DISTINCT FROM (c.workspace_id, c.search_text, c.search_phone, c.channel_id, c.is_group) \
+         OR p.contact_id IS DISTINCT FROM c.contact_id OR p.assignee_id IS DISTINCT FROM c.assignee_id \
+         OR p.team_id IS DISTINCT FROM c.team_id";
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(found(cid.id).await, Vec::<i64>::new(), "not a member of the channel");
+    assert_eq!(found(w.ana.id).await, conversations, "unassigned in her channel");
+
+    f.store.assign(w.ws, conversations[0], w.admin.id, Some(cid.id), None, 1_700_000_001_000).await.expect("assign");
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(found(cid.id).await, [conversations[0]], "assigned to him");
+    assert_eq!(found(w.ana.id).await, [conversations[1]], "assigned to someone else");
+
+    f.store.assign(w.ws, conversations[0], w.admin.id, Some(w.ana.id), None, 1_700_000_002_000).await.expect("take");
+    assert_eq!(f.names(drift).await, ["0"]);
+    assert_eq!(found(cid.id).await, Vec::<i64>::new(), "taken back");
+    assert_eq!(found(w.ana.id).await, conversations);
+    f.finish().await;
+}
+
 /// Inbound messages, of new and of known senders, lock no row they all share. A foreign key's
 /// check share-locks the parent row: from the one workspace and channel row of every message,
 /// concurrent transactions made a new MultiXact each, with a WAL record and an exclusive lock
