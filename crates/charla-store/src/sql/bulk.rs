@@ -707,14 +707,12 @@ impl BulkLoader {
                 c.execute("PRAGMA wal_checkpoint(TRUNCATE)").await.map_err(err)?;
             }
             Native::Postgres(c) => {
-                // The mirror of contact search's copy (migrations 0010, 0016) is filled by a trigger,
+                // The mirror of contact search's copy (migration 0010) is filled by a trigger,
                 // which the load's replica role switches off: in one pass, before its indexes.
                 progress("INSERT INTO conversation_search");
                 c.execute(
-                    "INSERT INTO conversation_search (id, workspace_id, search_text, search_phone, contact_id, \
-                     channel_id, assignee_id, team_id, is_group) \
-                     SELECT id, workspace_id, search_text, search_phone, contact_id, channel_id, assignee_id, team_id, \
-                     is_group FROM conversations ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO conversation_search (id, workspace_id, search_text, search_phone) \
+                     SELECT id, workspace_id, search_text, search_phone FROM conversations ON CONFLICT (id) DO NOTHING",
                 )
                 .await
                 .map_err(err)?;

@@ -364,7 +364,7 @@ impl SqlStore {
                 (13, include_str!("../../migrations/postgres/0013_steady_writes.sql")),
                 (14, include_str!("../../migrations/postgres/0014_job_wakeup.sql")),
                 (15, include_str!("../../migrations/postgres/0015_message_words.sql")),
-                (16, include_str!("../../migrations/postgres/0016_search_visibility.sql")),
+                (16, include_str!("../../migrations/postgres/0016_search_statistics.sql")),
             ],
         };
         let dialect = self.dialect;
