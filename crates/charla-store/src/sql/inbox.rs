@@ -261,9 +261,10 @@ const ROWS_PARTS_MAX: usize = 4;
 /// conversations. The pages of conversations found by a search term used once are mostly not in
 /// memory (this machine's host reclaims page cache left untouched for a minute), and a
 /// statement reads them one after another: 18-31 ms on SQLite for such a page, against 1-2
-/// warm. With `pool` (and idle connections in it: never waiting for one), the page is read in
-/// up to [`ROWS_PARTS_MAX`] parts at once, so those reads wait side by side (SQLite only: see
-/// `list_conversations`).
+/// warm. On SQLite, with `pool` (and idle connections in it: never waiting for one), the page
+/// is read in up to [`ROWS_PARTS_MAX`] parts at once, so those reads wait side by side. Not on
+/// PostgreSQL: each part is planned again (about a millisecond), and on two cores the parts
+/// took 3-8 ms each where the whole page took 2.6-3.2.
 async fn rows_for(
     c: &mut AnyConnection,
     pool: Option<&AnyPool>,
@@ -272,7 +273,7 @@ async fn rows_for(
     conversations: Vec<Conversation>,
 ) -> StoreResult<Vec<ConversationRow>> {
     let mut spares = Vec::new();
-    if let Some(pool) = pool {
+    if let Some(pool) = pool.filter(|_| dialect == Dialect::Sqlite) {
         while spares.len() + 1 < ROWS_PARTS_MAX && conversations.len() / (spares.len() + 2) >= ROWS_PART_MIN {
             match pool.try_acquire() {
                 Some(spare) => spares.push(spare),
@@ -284,12 +285,7 @@ async fn rows_for(
         return rows_for_part(c, dialect, user_id, conversations).await;
     }
     let size = conversations.len().div_ceil(spares.len() + 1);
-    let mut parts: Vec<Vec<Conversation>> = Vec::with_capacity(spares.len() + 1);
-    let mut rest = conversations.into_iter().peekable();
-    while rest.peek().is_some() {
-        parts.push(rest.by_ref().take(size).collect());
-    }
-    let mut parts = parts.into_iter();
+    let mut parts = conversations.chunks(size).map(<[Conversation]>::to_vec);
     let first = rows_for_part(c, dialect, user_id, parts.next().unwrap_or_default());
     let others =
         spares.iter_mut().zip(parts).map(|(spare, part)| rows_for_part(spare.as_mut(), dialect, user_id, part));
@@ -832,6 +828,7 @@ fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, word
 /// estimated at 1,000-2,000, and walking the sort order for its few hundred matches would read
 /// a quarter of the index; four entries are unlikely by chance.
 const PG_ESTIMATE_MARGIN: i64 = 4;
+/// The smallest estimate that skips a gathering (see [`PG_ESTIMATE_MARGIN`]).
 const PG_ESTIMATE_MIN: i64 = 4_000;
 
 /// PostgreSQL: the planner's estimate of the conversations whose copy of contact text contains
@@ -898,15 +895,11 @@ async fn pg_gather(
     // could drive: a common name's rows cost up to 15 ms to learn that the page is to be walked
     // (52,258 conversations say "martín", estimated 57,189: as an agent who sees channels
     // whole, 3,000 rows read for nothing; "aura", 28,126, as one who does not: 500 rows, 7 ms).
-    if term.in_contacts()
-        && matches < threshold
-        && pg_people_estimate(c, workspace_id, term)
-            .await?
-            .is_some_and(|n| n >= (threshold * PG_ESTIMATE_MARGIN).max(PG_ESTIMATE_MIN))
-    {
-        return Ok(PgGathered { mode: SearchMode::Scan { messages_per_row: false }, messages, all: None });
-    }
     if term.in_contacts() && matches < threshold {
+        let estimate = pg_people_estimate(c, workspace_id, term).await?;
+        if estimate.is_some_and(|n| n >= (threshold * PG_ESTIMATE_MARGIN).max(PG_ESTIMATE_MIN)) {
+            return Ok(PgGathered { mode: SearchMode::Scan { messages_per_row: false }, messages, all: None });
+        }
         // The planner picks the trigram index or a read of the table in order until the limit
         // from its estimate of the matches, which needs the finer statistics of migration 0016.
         let mut q = Sql::new("SELECT COALESCE(string_agg(CAST(a.id AS TEXT), ','), '') AS people FROM (");
@@ -1748,10 +1741,7 @@ pub(crate) async fn list_conversations(
                     } else {
                         None
                     };
-                    // SQLite reads in parts; PostgreSQL plans each part (about a millisecond)
-                    // and on two cores they ran 3-8 ms each where the whole page took 2.6-3.2.
-                    let spread = (dialect == Dialect::Sqlite).then_some(&pool);
-                    Ok((rows_for(c, spread, dialect, user_id, conversations).await?, next_cursor))
+                    Ok((rows_for(c, Some(&pool), dialect, user_id, conversations).await?, next_cursor))
                 })
             },
             move |c| Box::pin(async move { read_counters(c, cq).await }),
