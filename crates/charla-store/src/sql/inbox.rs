@@ -394,6 +394,8 @@ enum MessageSource<'a> {
 }
 
 /// Appends the filters (everything but section, sort and cursor), each as ` AND ...`.
+/// `seen`: every row the query walks is one the viewer may see (a branch of [`branches`], not
+/// [`Branch::Visible`] nor the counters), so an agent's search need not be gated on visibility.
 fn push_filters(
     q: &mut Sql,
     dialect: Dialect,
@@ -401,6 +403,7 @@ fn push_filters(
     f: &ConversationFilter,
     search: SearchMode,
     messages: MessageSource,
+    seen: bool,
 ) {
     if let Some(s) = f.status {
         q.push(" AND c.status = ");
@@ -468,7 +471,7 @@ fn push_filters(
     if let Some(term) = &f.search {
         // Every PostgreSQL search says where its message matches come from.
         if let MessageSource::Pg(messages) = messages {
-            push_pg_search(q, viewer, term, search, messages);
+            push_pg_search(q, viewer, term, search, messages, seen);
             return;
         }
         // In scan mode the unary plus keeps the planner from driving the query from the
@@ -590,7 +593,14 @@ enum PgMessages<'a> {
 /// row, trigram LIKE OR `id = ANY(gathered ids)`, measured slower in the bench: p99 of the
 /// search box 201 → 640 ms). Scan and counters: each conversation walked checks its own copy of
 /// what contact search looks in, and the matching messages' conversations as a set.
-fn push_pg_search(q: &mut Sql, viewer: &Viewer, term: &SearchTerm, search: SearchMode, messages: PgMessages) {
+fn push_pg_search(
+    q: &mut Sql,
+    viewer: &Viewer,
+    term: &SearchTerm,
+    search: SearchMode,
+    messages: PgMessages,
+    seen: bool,
+) {
     let workspace_id = viewer.workspace_id;
     let push_ids = |q: &mut Sql, found: &PgFound| {
         q.push("SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(");
@@ -631,8 +641,9 @@ fn push_pg_search(q: &mut Sql, viewer: &Viewer, term: &SearchTerm, search: Searc
     // a CASE it runs only on the rows the agent sees (an agent who sees two of eight channels
     // whole, "moya": the walk of 29,000 index entries 8.9 -> 6.8 ms).
     // Only with the contact copy's `strpos` (a messages-only search tests a set, as cheap as
-    // the visibility, and the planner estimates that test from the set itself).
-    let gated = !viewer.is_admin() && term.in_contacts();
+    // the visibility, and the planner estimates that test from the set itself), and only where
+    // the walk passes rows the agent may not see.
+    let gated = !viewer.is_admin() && term.in_contacts() && !seen;
     q.push(" AND (");
     if gated {
         q.push("CASE WHEN ");
@@ -1008,6 +1019,19 @@ pub fn set_count_walk_from(matches: i64) {
 /// 279 → 58); 800–1,300: 45 → 23 (cold 328 → 94); 1,300–2,000: 42 → 21 (cold 313 → 79);
 /// 2,000–3,000: 64 → 13 (cold 720 → 82).
 const PG_DRIVEN_MAX: i64 = 500;
+
+/// [`PG_DRIVEN_MAX`] for a search in messages alone, whose matches the words' index ranges
+/// give exactly and cheaply (migration 0015), on a walk of the workspace (an admin). The bench's
+/// 20 product names (576-4,495 conversations), median of five warm requests, driven → walked:
+/// up to 1,027 matches 7.6-11.8 → 13.2-24.6 ms; 1,255-1,878: 9.8-20.3 → 10.0-14.6;
+/// 2,138-2,582: 17.7-20.1 → 9.6-10.9.
+const PG_MESSAGES_DRIVEN_MAX: i64 = 1_200;
+
+/// [`PG_MESSAGES_DRIVEN_MAX`] on a merged walk of channels seen whole (an agent), which also
+/// reads the agent's own and unassigned conversations outside those channels to their end
+/// (10,000 index entries, about 3 ms, for the bench's agent who sees two channels of eight):
+/// 1,255-1,878 matches driven 12.9-15.7 ms, walked 16.7-20.4; 2,138-2,582: 16.5-20.0 → 13.1-15.9.
+const PG_MESSAGES_DRIVEN_MAX_CHANNELS: i64 = 2_000;
 
 /// Matching messages from which a scan checks each conversation's own messages instead of
 /// looking every match up (about a microsecond each) to learn its conversation: checking one
@@ -1540,6 +1564,20 @@ impl Cursor {
     }
 }
 
+/// A merged walk's branch columns (the id and the sort key, named) and the merge's order over
+/// them (` ORDER BY u....`), the same order as [`order_by`].
+fn merge_keys(sort: Sort) -> (String, &'static str) {
+    match sort {
+        Sort::ProcessingOrder => (
+            format!("c.id AS id, c.unanswered AS unanswered, {DUE_KEY} AS due, c.last_activity_at AS activity"),
+            " ORDER BY u.unanswered DESC, u.due ASC, u.activity DESC, u.id DESC",
+        ),
+        Sort::LastActivity => {
+            ("c.id AS id, c.last_activity_at AS activity".to_string(), " ORDER BY u.activity DESC, u.id DESC")
+        }
+    }
+}
+
 fn order_by(sort: Sort) -> String {
     match sort {
         Sort::ProcessingOrder => {
@@ -1577,12 +1615,16 @@ pub(crate) async fn list_conversations(
     // walked index-only, so their walk costs what the view holds whatever the matches, where
     // driven each match's row is read from the table (an agent seeing 5,809 conversations,
     // warm: walked 1.8-2.0 ms from 2 matches to 42,000; driven 17 ms for 2,582 matches and 29
-    // for 2,423): [`PG_DRIVEN_MAX`] there too. Not with channels seen whole (an agent allowed
-    // to see all of its channels' conversations): few of a channel's rows match.
+    // for 2,423): [`PG_DRIVEN_MAX`] there too, and for channels seen whole (an agent allowed
+    // to see all of its channels' conversations), whose walks PostgreSQL merges (below) so
+    // that they read only rows the agent sees, as an admin's walk does: where that agent
+    // gathered up to 3,000 matches to learn the plan, a common surname's 3,000 rows took 9-12 ms
+    // before a walk of 7.
     let walks_workspace = branches == [Branch::Workspace];
     let narrow = s.dialect == Dialect::Postgres
         && branches.iter().all(|b| matches!(b, Branch::AssignedTo(_) | Branch::Unassigned(_)));
-    let driven_max = |cap: i64| if walks_workspace || narrow { threshold.min(cap) } else { threshold };
+    let driven_max =
+        |cap: i64| if walks_workspace || s.dialect == Dialect::Postgres { threshold.min(cap) } else { threshold };
     // SQLite: one set of every match, while the index's keys carry whole conversation ids (the
     // test hooks of [`set_search_scan_threshold`] at 0 and below check the plans without it).
     let sets = match &filter.search {
@@ -1602,7 +1644,17 @@ pub(crate) async fn list_conversations(
     };
     let mut pg = match &filter.search {
         Some(term) if s.dialect == Dialect::Postgres && threshold > 0 => {
-            Some(pg_gather(&mut conn, ws, term, &words, driven_max(PG_DRIVEN_MAX)).await?)
+            // A messages-only search has its matches exactly, at one index range a word: they
+            // drive more of the pages that walk the workspace or channels (a product name in
+            // 636 conversations, as an agent who sees two channels whole: walked 23-28 ms,
+            // 80,000 index entries for a page; driven 8.5). An operator's own and unassigned
+            // conversations are walked quickly whatever the matches.
+            let cap = match () {
+                _ if term.in_contacts() || narrow => PG_DRIVEN_MAX,
+                _ if walks_workspace => PG_MESSAGES_DRIVEN_MAX,
+                _ => PG_MESSAGES_DRIVEN_MAX_CHANNELS,
+            };
+            Some(pg_gather(&mut conn, ws, term, &words, driven_max(cap)).await?)
         }
         _ => None,
     };
@@ -1666,9 +1718,26 @@ pub(crate) async fn list_conversations(
         // Each branch would gather the (many) matches again: one walk over the workspace's
         // order instead, where matches are dense enough to fill the page soon (an agent's own
         // and unassigned conversations are too few in it: theirs are walked apart).
-        (Some(_), SearchMode::Scan { .. }) if branches.len() > 2 => branches = vec![Branch::Visible],
+        // PostgreSQL merges the branches' walks instead (below).
+        (Some(_), SearchMode::Scan { .. }) if branches.len() > 2 && s.dialect == Dialect::Sqlite => {
+            branches = vec![Branch::Visible]
+        }
         _ => {}
     }
+    // PostgreSQL walks several branches as one merge of their index walks in sort order (a
+    // Merge Append under the LIMIT), which stops when the page is full: a walk reads what the
+    // page needs of the viewer's rows, where one walk of the workspace passes every row the
+    // viewer may not see, and walks of their own to a page each read a page's worth of every
+    // branch. The branches are made disjoint for it (their own and the unassigned
+    // conversations outside the channels seen whole), as the merge keeps duplicates. An agent
+    // who sees two of eight channels whole, "aisha" in both tabs (2,838 contacts, 3,350
+    // messages): 51,000 index entries, 12-15 ms warm, against 25,000 and 6.7 ms.
+    let merged = s.dialect == Dialect::Postgres && branches.len() > 1;
+    let whole: Vec<Id> = if merged {
+        branches.iter().filter_map(|b| if let Branch::Channel(c) = b { Some(*c) } else { None }).collect()
+    } else {
+        Vec::new()
+    };
     // PostgreSQL reads the table for each row an index scan walks unless the query needs only
     // what the index holds (migration 0009): a walk that keeps few of its rows (a search, a
     // tag) selects their ids alone, the rows are read after.
@@ -1676,7 +1745,12 @@ pub(crate) async fn list_conversations(
         && ((filter.search.is_some() && matches!(search, SearchMode::Scan { .. })) || filter.tag != TagFilter::Any);
     let push_branch_query = |q: &mut Sql, b: &Branch| {
         push_branch(q, viewer, b, filter.section);
-        push_filters(q, s.dialect, viewer, &filter, search, messages);
+        if !whole.is_empty() && matches!(b, Branch::AssignedTo(_) | Branch::Unassigned(_)) {
+            q.push(" AND c.channel_id NOT IN ");
+            q.bind_list(&whole);
+        }
+        // Every branch but `Visible` holds only rows the viewer may see.
+        push_filters(q, s.dialect, viewer, &filter, search, messages, *b != Branch::Visible);
         if let Some(cur) = cursor {
             cur.push_after(q);
         }
@@ -1691,6 +1765,24 @@ pub(crate) async fn list_conversations(
         [one] if !ids_first => {
             push_branch_query(&mut q, one);
             &mut q
+        }
+        many if merged => {
+            let (select, order) = merge_keys(filter.sort);
+            q.push("c.id IN (SELECT u.id FROM (");
+            for (i, b) in many.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push(&format!("(SELECT {select} FROM conversations c WHERE "));
+                push_branch_query(&mut q, b);
+                q.push(")");
+            }
+            q.push(&format!(") u{order} LIMIT "));
+            q.bind(limit + 1);
+            q.push(")");
+            q.push(&order_by(filter.sort));
+            q.push(" LIMIT ");
+            q.bind(limit + 1)
         }
         many => {
             q.push("c.id IN (");
@@ -1721,7 +1813,7 @@ pub(crate) async fn list_conversations(
         SearchMode::Driven if sets.as_ref().is_some_and(|sets| sets.found >= count_walk_from) => SearchMode::Count,
         other => other,
     };
-    push_filters(&mut cq, s.dialect, viewer, &filter, count_search, messages);
+    push_filters(&mut cq, s.dialect, viewer, &filter, count_search, messages, false);
     push_pending(&mut cq);
 
     // The page (and what its rows show) and the counters are independent: on two connections

@@ -31,7 +31,8 @@ async fn data(store: &Arc<dyn Store>) -> Data {
     let b = store.create_channel(crate::conversations::channel(ws, "b")).await.expect("b");
     store.set_channel_members(ws, a.id, &[ana.id, cleo.id]).await.expect("members");
     store.set_channel_members(ws, b.id, &[bob.id]).await.expect("members");
-    let team = store.create_team(ws, "Night", &[bob.id]).await.expect("team").value;
+    // Cleo sees channel a whole and, through the team, its unassigned conversations elsewhere.
+    let team = store.create_team(ws, "Night", &[bob.id, cleo.id]).await.expect("team").value;
 
     let names = [
         "María López",
@@ -72,6 +73,11 @@ async fn data(store: &Arc<dyn Store>) -> Data {
     assign(5, None, Some(team.id)).await;
     assign(6, Some(bob.id), None).await;
     assign(9, Some(ana.id), None).await;
+    // Seen by cleo twice over (channel a, the team's queue) and once outside her channel
+    // (assigned to her in channel b): the branches of what she sees overlap, a page lists each
+    // conversation once.
+    assign(0, None, Some(team.id)).await;
+    assign(8, Some(cleo.id), None).await;
     send(store, ws, ids[1], &ana, MessageKind::Outbound, "on it, refund soon", T0 + 30 * MIN).await;
     store.close(ws, ids[6], bob.id, None, T0 + 31 * MIN).await.expect("close");
     // The contact is renamed: the identity keeps the name the channel gave; both find it.
