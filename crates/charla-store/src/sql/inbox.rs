@@ -750,14 +750,18 @@ impl PgFound {
                 q.push(" AND ");
                 q.bind(hi);
                 q.push(" THEN get_bit(");
-                q.bind(bytes.clone());
+                q.bind_once(bytes.as_ptr() as usize, || bytes.clone());
                 q.push(", CAST(c.id - ");
                 q.bind(*lo);
                 q.push(" AS INTEGER)) ELSE 0 END) = 1");
             }
             None => {
                 q.push("(c.id + 0) = ANY(CAST(string_to_array(");
-                q.bind(self.list());
+                // (An empty set's address is no allocation's: bound as it is.)
+                match self.ids.is_empty() {
+                    true => q.bind(String::new()),
+                    false => q.bind_once(self.ids.as_ptr() as usize, || self.list()),
+                };
                 q.push(", ',') AS BIGINT[]))");
             }
         }

@@ -915,11 +915,13 @@ pub(crate) struct Sql {
     args: Vec<Arg>,
     /// Planned for its values at each run (see [`Sql::plan_each_run`]).
     plan_each_run: bool,
+    /// Values bound once and named again ([`Sql::bind_once`]): the caller's key, the placeholder.
+    once: Vec<(usize, usize)>,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), args: Vec::new(), plan_each_run: false }
+        Sql { text: text.to_string(), args: Vec::new(), plan_each_run: false, once: Vec::new() }
     }
     /// PostgreSQL: plan the statement for its values every time it runs (an unnamed statement),
     /// instead of keeping it prepared. A prepared statement switches to a generic plan after five
@@ -941,6 +943,21 @@ impl Sql {
         self.args.push(v.into());
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
+        self
+    }
+    /// Appends a placeholder bound to `v` the first time `key` comes, and the same placeholder
+    /// again after that (PostgreSQL reads `$n` as the n-th value wherever it stands): a big
+    /// value the statement tests in several places (a set's bit map in each branch of a merged
+    /// walk) is sent and parsed once. `key` names the value for the statement's life (its
+    /// address, say); `v` is built only the first time.
+    pub fn bind_once<V: Into<Arg>>(&mut self, key: usize, v: impl FnOnce() -> V) -> &mut Self {
+        if let Some(&(_, n)) = self.once.iter().find(|(k, _)| *k == key) {
+            self.text.push('$');
+            self.text.push_str(&n.to_string());
+            return self;
+        }
+        self.bind(v());
+        self.once.push((key, self.args.len()));
         self
     }
     /// Appends `(p1, p2, ...)` bound to the ids; `(NULL)` when empty (matches nothing).
