@@ -529,7 +529,7 @@ fn push_filters(
 /// ` <plus>c.id IN (<the ids of a JSON array>)` (SQLite).
 fn push_in_json(q: &mut Sql, plus: &str, ids: &str) {
     q.push(&format!("{plus}c.id IN (SELECT value FROM json_each("));
-    q.bind(ids.to_string());
+    q.bind_once(ids.as_ptr() as usize, || ids.to_string());
     q.push("))");
 }
 
@@ -1250,7 +1250,7 @@ fn push_in_set(q: &mut Sql, search: SearchMode, set: &IdSet) {
             q.push(" AND ");
             q.bind(hi);
             q.push(" AND substr(");
-            q.bind(map.bytes.clone());
+            q.bind_once(map.bytes.as_ptr() as usize, || map.bytes.clone());
             q.push(", +c.id - ");
             q.bind(map.lo);
             q.push(" + 1, 1) = x'01')");
@@ -1722,21 +1722,19 @@ pub(crate) async fn list_conversations(
         // Each branch would gather the (many) matches again: one walk over the workspace's
         // order instead, where matches are dense enough to fill the page soon (an agent's own
         // and unassigned conversations are too few in it: theirs are walked apart).
-        // PostgreSQL merges the branches' walks instead (below).
-        (Some(_), SearchMode::Scan { .. }) if branches.len() > 2 && s.dialect == Dialect::Sqlite => {
-            branches = vec![Branch::Visible]
-        }
         _ => {}
     }
-    // PostgreSQL walks several branches as one merge of their index walks in sort order (a
-    // Merge Append under the LIMIT), which stops when the page is full: a walk reads what the
-    // page needs of the viewer's rows, where one walk of the workspace passes every row the
-    // viewer may not see, and walks of their own to a page each read a page's worth of every
-    // branch. The branches are made disjoint for it (their own and the unassigned
-    // conversations outside the channels seen whole), as the merge keeps duplicates. An agent
-    // who sees two of eight channels whole, "aisha" in both tabs (2,838 contacts, 3,350
-    // messages): 51,000 index entries, 12-15 ms warm, against 25,000 and 6.7 ms.
-    let merged = s.dialect == Dialect::Postgres && branches.len() > 1;
+    // Several branches are walked as one merge of their index walks in sort order, which stops
+    // when the page is full: it reads what the page needs of the viewer's rows, where one walk
+    // of the workspace passes every row the viewer may not see, and walks of their own to a
+    // page each read a page's worth of every branch. The branches are made disjoint for it
+    // (their own and the unassigned conversations outside the channels seen whole), as the
+    // merge keeps duplicates. An agent who sees two of eight channels whole, "aisha" in both
+    // tabs (2,838 contacts, 3,350 messages): PostgreSQL (a Merge Append) 51,000 index entries,
+    // 12-15 ms warm, against 25,000 and 6.7 ms; SQLite (a compound SELECT's merge) 23-24 ms
+    // against 13-14, whose gathered sets each arm names by one placeholder (`bind_once`: the
+    // bit map of "laura"'s 15,000 conversations is a megabyte).
+    let merged = branches.len() > 1;
     let whole: Vec<Id> = if merged {
         branches.iter().filter_map(|b| if let Branch::Channel(c) = b { Some(*c) } else { None }).collect()
     } else {
@@ -1747,7 +1745,7 @@ pub(crate) async fn list_conversations(
     // tag) selects their ids alone, the rows are read after.
     let ids_first = s.dialect == Dialect::Postgres
         && ((filter.search.is_some() && matches!(search, SearchMode::Scan { .. })) || filter.tag != TagFilter::Any);
-    let push_branch_query = |q: &mut Sql, b: &Branch| {
+    let push_branch_query = |q: &mut Sql, b: &Branch, limited: bool| {
         push_branch(q, viewer, b, filter.section);
         if !whole.is_empty() && matches!(b, Branch::AssignedTo(_) | Branch::Unassigned(_)) {
             q.push(" AND c.channel_id NOT IN ");
@@ -1759,31 +1757,43 @@ pub(crate) async fn list_conversations(
             cur.push_after(q);
         }
         q.push(&order_by(filter.sort));
-        q.push(" LIMIT ");
-        q.bind(limit + 1);
+        if limited {
+            q.push(" LIMIT ");
+            q.bind(limit + 1);
+        }
     };
     let mut q = Sql::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "));
     q.plan_each_run(s.dialect);
     match branches.as_slice() {
         [] => q.push("1 = 0"),
         [one] if !ids_first => {
-            push_branch_query(&mut q, one);
+            push_branch_query(&mut q, one, true);
             &mut q
         }
         many if merged => {
+            // PostgreSQL: a Merge Append of the arms under the outer LIMIT. SQLite merges a
+            // compound SELECT by its own ORDER BY (not one of a query over it, which reads
+            // every arm whole first: 170-213 ms).
             let (select, order) = merge_keys(filter.sort);
-            q.push("c.id IN (SELECT u.id FROM (");
+            let sqlite = s.dialect == Dialect::Sqlite;
+            q.push(if sqlite { "c.id IN (SELECT id FROM (" } else { "c.id IN (SELECT u.id FROM (" });
             for (i, b) in many.iter().enumerate() {
                 if i > 0 {
                     q.push(" UNION ALL ");
                 }
-                q.push(&format!("(SELECT {select} FROM conversations c WHERE "));
-                push_branch_query(&mut q, b);
+                match sqlite {
+                    false => q.push(&format!("(SELECT {select} FROM conversations c WHERE ")),
+                    true => q.push(&format!("SELECT * FROM (SELECT {select} FROM conversations c WHERE ")),
+                };
+                push_branch_query(&mut q, b, !sqlite);
                 q.push(")");
             }
-            q.push(&format!(") u{order} LIMIT "));
+            match sqlite {
+                true => q.push(&format!("{} LIMIT ", order.replace("u.", ""))),
+                false => q.push(&format!(") u{order} LIMIT ")),
+            };
             q.bind(limit + 1);
-            q.push(")");
+            q.push(if sqlite { "))" } else { ")" });
             q.push(&order_by(filter.sort));
             q.push(" LIMIT ");
             q.bind(limit + 1)
@@ -1795,7 +1805,7 @@ pub(crate) async fn list_conversations(
                     q.push(" UNION ");
                 }
                 q.push("SELECT id FROM (SELECT c.id AS id FROM conversations c WHERE ");
-                push_branch_query(&mut q, b);
+                push_branch_query(&mut q, b, true);
                 q.push(&format!(") b{i}"));
             }
             q.push(")");

@@ -946,7 +946,7 @@ impl Sql {
         self
     }
     /// Appends a placeholder bound to `v` the first time `key` comes, and the same placeholder
-    /// again after that (PostgreSQL reads `$n` as the n-th value wherever it stands): a big
+    /// again after that (both backends read `$n` as the n-th value wherever it stands): a big
     /// value the statement tests in several places (a set's bit map in each branch of a merged
     /// walk) is sent and parsed once. `key` names the value for the statement's life (its
     /// address, say); `v` is built only the first time.
@@ -2161,5 +2161,37 @@ mod fast_group_tests {
             }
         }
         assert_eq!(tag_names(&store).await, expected, "every request but the failing two, nothing of theirs");
+    }
+}
+
+#[cfg(test)]
+mod sql_builder_tests {
+    use super::*;
+
+    /// A value bound once is named again by the same placeholder, and the values bound after
+    /// it keep their own numbers (SQLite; PostgreSQL's merged walks are checked by the
+    /// conformance suite, which binds a set's bit map once for every branch).
+    #[tokio::test]
+    async fn a_value_bound_once_is_named_again_and_the_rest_keep_their_places() {
+        let (_dir, store, _) = temp_store("Bind").await;
+        let mut built = 0;
+        let mut q = Sql::new("SELECT ");
+        q.bind(1i64).push(" * 1000 + ");
+        q.bind_once(42, || {
+            built += 1;
+            7i64
+        });
+        q.push(" * 100 + ");
+        q.bind_once(42, || {
+            built += 1;
+            8i64
+        });
+        q.push(" * 10 + ");
+        q.bind(3i64).push(" AS v");
+        assert_eq!(q.text, "SELECT $1 * 1000 + $2 * 100 + $2 * 10 + $3 AS v");
+        assert_eq!(built, 1, "the value is built once");
+        let mut c = store.pool.acquire().await.expect("connection");
+        let v: i64 = col(&q.query().fetch_one(&mut *c).await.expect("run"), "v").expect("v");
+        assert_eq!(v, 1773);
     }
 }
