@@ -161,19 +161,37 @@ mod tests {
     }
 
     /// The pool's sessions run without JIT compilation (it delayed searches whose estimated
-    /// cost passed its threshold).
+    /// cost passed its threshold), and read ahead for bitmap scans where the server keeps
+    /// PostgreSQL's default of 1 (a cold contact search's gathering), else as the server says.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_sessions_run_without_jit() {
-        on_both(|s| async move {
-            if s.dialect != Dialect::Postgres {
-                return;
-            }
-            let mut held = Vec::new();
-            for _ in 0..3 {
-                let mut conn = s.pool.acquire().await.expect("connection");
-                let row = sqlx::query("SELECT current_setting('jit') AS jit").fetch_one(&mut *conn).await.expect("jit");
-                assert_eq!(sqlx::Row::try_get::<String, _>(&row, "jit").expect("jit"), "off");
-                held.push(conn);
+    async fn postgres_sessions_run_without_jit_and_read_ahead() {
+        let mut own = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("connect");
+        let row = sqlx::query("SELECT current_setting('effective_io_concurrency') AS e")
+            .fetch_one(&mut own)
+            .await
+            .expect("server's setting");
+        let server: String = sqlx::Row::try_get(&row, "e").expect("e");
+        let _ = own.close().await;
+        let want = if server == "1" { "64".to_string() } else { server };
+        on_both(|s| {
+            let want = want.clone();
+            async move {
+                if s.dialect != Dialect::Postgres {
+                    return;
+                }
+                let mut held = Vec::new();
+                for _ in 0..3 {
+                    let mut conn = s.pool.acquire().await.expect("connection");
+                    let row = sqlx::query(
+                        "SELECT current_setting('jit') AS jit, current_setting('effective_io_concurrency') AS e",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await
+                    .expect("settings");
+                    assert_eq!(sqlx::Row::try_get::<String, _>(&row, "jit").expect("jit"), "off");
+                    assert_eq!(sqlx::Row::try_get::<String, _>(&row, "e").expect("e"), want);
+                    held.push(conn);
+                }
             }
         })
         .await;
