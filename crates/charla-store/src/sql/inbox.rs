@@ -757,11 +757,7 @@ impl PgFound {
             }
             None => {
                 q.push("(c.id + 0) = ANY(CAST(string_to_array(");
-                // (An empty set's address is no allocation's: bound as it is.)
-                match self.ids.is_empty() {
-                    true => q.bind(String::new()),
-                    false => q.bind_once(self.ids.as_ptr() as usize, || self.list()),
-                };
+                q.bind_once(self.ids.as_ptr() as usize, || self.list());
                 q.push(", ',') AS BIGINT[]))");
             }
         }
@@ -1569,15 +1565,15 @@ impl Cursor {
 }
 
 /// A merged walk's branch columns (the id and the sort key, named) and the merge's order over
-/// them (` ORDER BY u....`), the same order as [`order_by`].
+/// those names (` ORDER BY ...`), the same order as [`order_by`].
 fn merge_keys(sort: Sort) -> (String, &'static str) {
     match sort {
         Sort::ProcessingOrder => (
             format!("c.id AS id, c.unanswered AS unanswered, {DUE_KEY} AS due, c.last_activity_at AS activity"),
-            " ORDER BY u.unanswered DESC, u.due ASC, u.activity DESC, u.id DESC",
+            " ORDER BY unanswered DESC, due ASC, activity DESC, id DESC",
         ),
         Sort::LastActivity => {
-            ("c.id AS id, c.last_activity_at AS activity".to_string(), " ORDER BY u.activity DESC, u.id DESC")
+            ("c.id AS id, c.last_activity_at AS activity".to_string(), " ORDER BY activity DESC, id DESC")
         }
     }
 }
@@ -1719,9 +1715,6 @@ pub(crate) async fn list_conversations(
     match (&filter.search, search) {
         // The few matches drive the query: gather them once, keep the visible ones.
         (Some(_), SearchMode::Driven) if !branches.is_empty() => branches = vec![Branch::Visible],
-        // Each branch would gather the (many) matches again: one walk over the workspace's
-        // order instead, where matches are dense enough to fill the page soon (an agent's own
-        // and unassigned conversations are too few in it: theirs are walked apart).
         _ => {}
     }
     // Several branches are walked as one merge of their index walks in sort order, which stops
@@ -1734,12 +1727,8 @@ pub(crate) async fn list_conversations(
     // 12-15 ms warm, against 25,000 and 6.7 ms; SQLite (a compound SELECT's merge) 23-24 ms
     // against 13-14, whose gathered sets each arm names by one placeholder (`bind_once`: the
     // bit map of "laura"'s 15,000 conversations is a megabyte).
-    let merged = branches.len() > 1;
-    let whole: Vec<Id> = if merged {
-        branches.iter().filter_map(|b| if let Branch::Channel(c) = b { Some(*c) } else { None }).collect()
-    } else {
-        Vec::new()
-    };
+    let whole: Vec<Id> =
+        branches.iter().filter_map(|b| if let Branch::Channel(c) = b { Some(*c) } else { None }).collect();
     // PostgreSQL reads the table for each row an index scan walks unless the query needs only
     // what the index holds (migration 0009): a walk that keeps few of its rows (a search, a
     // tag) selects their ids alone, the rows are read after.
@@ -1770,14 +1759,15 @@ pub(crate) async fn list_conversations(
             push_branch_query(&mut q, one, true);
             &mut q
         }
-        many if merged => {
-            // PostgreSQL: a Merge Append of the arms under the outer LIMIT. SQLite merges a
-            // compound SELECT by its own ORDER BY (not one of a query over it, which reads
-            // every arm whole first: 170-213 ms).
+        // Several branches (or, on PostgreSQL, one walked for ids alone): PostgreSQL a Merge
+        // Append of the arms under the LIMIT; SQLite a compound SELECT merged by its own ORDER
+        // BY (not one of a query over it, which reads every arm whole first: 170-213 ms), arms
+        // without a LIMIT of their own (which would make each sort its rows first).
+        arms => {
             let (select, order) = merge_keys(filter.sort);
             let sqlite = s.dialect == Dialect::Sqlite;
-            q.push(if sqlite { "c.id IN (SELECT id FROM (" } else { "c.id IN (SELECT u.id FROM (" });
-            for (i, b) in many.iter().enumerate() {
+            q.push("c.id IN (SELECT id FROM (");
+            for (i, b) in arms.iter().enumerate() {
                 if i > 0 {
                     q.push(" UNION ALL ");
                 }
@@ -1788,27 +1778,11 @@ pub(crate) async fn list_conversations(
                 push_branch_query(&mut q, b, !sqlite);
                 q.push(")");
             }
-            match sqlite {
-                true => q.push(&format!("{} LIMIT ", order.replace("u.", ""))),
-                false => q.push(&format!(") u{order} LIMIT ")),
-            };
+            q.push(if sqlite { "" } else { ") u" });
+            q.push(order);
+            q.push(" LIMIT ");
             q.bind(limit + 1);
             q.push(if sqlite { "))" } else { ")" });
-            q.push(&order_by(filter.sort));
-            q.push(" LIMIT ");
-            q.bind(limit + 1)
-        }
-        many => {
-            q.push("c.id IN (");
-            for (i, b) in many.iter().enumerate() {
-                if i > 0 {
-                    q.push(" UNION ");
-                }
-                q.push("SELECT id FROM (SELECT c.id AS id FROM conversations c WHERE ");
-                push_branch_query(&mut q, b, true);
-                q.push(&format!(") b{i}"));
-            }
-            q.push(")");
             q.push(&order_by(filter.sort));
             q.push(" LIMIT ");
             q.bind(limit + 1)

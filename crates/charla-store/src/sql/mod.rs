@@ -165,10 +165,10 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// PostgreSQL: the session's `effective_io_concurrency` at 64 where the server keeps its
-/// default (see [`SqlStore::open`]); nothing where the platform refuses it (no
-/// `posix_fadvise`).
-const READ_AHEAD_SQL: &str = "DO $$ BEGIN \
+/// PostgreSQL, each new session, in one round trip (see [`SqlStore::open`]): no JIT, and
+/// `effective_io_concurrency` at 64 where the server keeps its default (nothing where the
+/// platform refuses it: no `posix_fadvise`).
+const SESSION_SQL: &str = "SET jit = off; DO $$ BEGIN \
      IF current_setting('effective_io_concurrency') = '1' THEN \
      PERFORM set_config('effective_io_concurrency', '64', false); END IF; \
      EXCEPTION WHEN OTHERS THEN NULL; END $$";
@@ -219,8 +219,7 @@ impl SqlStore {
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(|c, _| {
                     Box::pin(async move {
-                        c.execute("SET jit = off").await?;
-                        c.execute(READ_AHEAD_SQL).await?;
+                        c.execute(SESSION_SQL).await?;
                         Ok(())
                     })
                 })
@@ -955,8 +954,11 @@ impl Sql {
     /// Appends a placeholder bound to `v`.
     pub fn bind(&mut self, v: impl Into<Arg>) -> &mut Self {
         self.args.push(v.into());
+        self.placeholder(self.args.len())
+    }
+    fn placeholder(&mut self, n: usize) -> &mut Self {
         self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        self.text.push_str(&n.to_string());
         self
     }
     /// Appends a placeholder bound to `v` the first time `key` comes, and the same placeholder
@@ -966,9 +968,7 @@ impl Sql {
     /// address, say); `v` is built only the first time.
     pub fn bind_once<V: Into<Arg>>(&mut self, key: usize, v: impl FnOnce() -> V) -> &mut Self {
         if let Some(&(_, n)) = self.once.iter().find(|(k, _)| *k == key) {
-            self.text.push('$');
-            self.text.push_str(&n.to_string());
-            return self;
+            return self.placeholder(n);
         }
         self.bind(v());
         self.once.push((key, self.args.len()));
