@@ -788,12 +788,8 @@ async fn found_in_messages(
     dialect: Dialect,
     term: &SearchTerm,
     words: &[String],
-    limit: Option<i64>,
 ) -> StoreResult<String> {
-    let mut q = Sql::new("SELECT ");
-    q.plan_each_run(dialect);
-    push_found_in_messages(&mut q, dialect, term, words, limit);
-    q.push(" AS ids");
+    let q = found_in_messages_sql(dialect, term, words, |_| {});
     col(&q.query().fetch_one(&mut *c).await?, "ids")
 }
 
@@ -809,45 +805,42 @@ fn comma_separated(ids: &[i64]) -> String {
     out
 }
 
-/// `(SELECT <the conversations of the matching messages, as one text> ...)`, the expression
-/// [`found_in_messages`] and [`pg_gather`] read.
-fn push_found_in_messages(q: &mut Sql, dialect: Dialect, term: &SearchTerm, words: &[String], limit: Option<i64>) {
+/// `SELECT (<the conversations of the matching messages, as one text>) AS ids`, read by
+/// [`found_in_messages`] and [`pg_found_half`]; `narrow` appends to the matches' query (more
+/// conditions on PostgreSQL's `w0`, a LIMIT).
+fn found_in_messages_sql(dialect: Dialect, term: &SearchTerm, words: &[String], narrow: impl FnOnce(&mut Sql)) -> Sql {
+    let mut q = Sql::new("SELECT ");
+    q.plan_each_run(dialect);
     match dialect {
         Dialect::Sqlite => {
             q.push("(SELECT '[' || COALESCE(group_concat(DISTINCT x.conversation_id), '') || ']' FROM (");
-            push_message_matches(q, term);
+            push_message_matches(&mut q, term);
         }
-        // Made distinct by the caller ([`PgFound::new`]).
+        // Made distinct by the caller ([`PgFound::new`], [`pg_gather`]).
         Dialect::Postgres => {
             q.push("(SELECT COALESCE(string_agg(x.conversation_id::text, ','), '') FROM (");
-            push_pg_message_matches(q, words);
+            push_pg_message_matches(&mut q, words);
         }
     }
-    if let Some(limit) = limit {
-        q.push(" LIMIT ");
-        q.bind(limit);
-    }
-    q.push(") x)");
-}
-
-/// PostgreSQL: the statement of one half of [`pg_gather`]'s messages: the conversations of the
-/// messages with all of `words` (at most `limit` of them, each as often as it has matching
-/// messages, comma-separated) whose id is below (`low`) or from the middle of the first word's
-/// messages' ids (two ends of its index range: `MIN` and `MAX` are read from the index).
-fn pg_found_half(words: &[String], limit: i64, low: bool) -> Sql {
-    let mut q = Sql::new("SELECT (SELECT COALESCE(string_agg(x.conversation_id::text, ','), '') FROM (");
-    q.plan_each_run(Dialect::Postgres);
-    push_pg_message_matches(&mut q, words);
-    if let Some(first) = words.first() {
-        q.push(if low { " AND w0.message_id < " } else { " AND w0.message_id >= " });
-        q.push("(SELECT (MIN(h.message_id) + MAX(h.message_id)) / 2 FROM message_words h WHERE h.word = ");
-        q.bind(first.clone());
-        q.push(")");
-    }
-    q.push(" LIMIT ");
-    q.bind(limit);
+    narrow(&mut q);
     q.push(") x) AS ids");
     q
+}
+
+/// PostgreSQL: one half of [`pg_gather`]'s messages: [`found_in_messages_sql`] for the messages
+/// whose id is below (`low`) or from the middle of the first word's message ids (`MIN` and
+/// `MAX`, the two ends of its index range), at most `limit` of them. `words` is not empty.
+fn pg_found_half(term: &SearchTerm, words: &[String], limit: i64, low: bool) -> Sql {
+    found_in_messages_sql(Dialect::Postgres, term, words, |q| {
+        if let Some(first) = words.first() {
+            q.push(if low { " AND w0.message_id < " } else { " AND w0.message_id >= " });
+            q.push("(SELECT (MIN(h.message_id) + MAX(h.message_id)) / 2 FROM message_words h WHERE h.word = ");
+            q.bind(first.clone());
+            q.push(")");
+        }
+        q.push(" LIMIT ");
+        q.bind(limit);
+    })
 }
 
 /// PostgreSQL: a gathering of contact matches first asks the planner how many to expect (a
@@ -894,10 +887,11 @@ struct PgGathered {
 
 /// PostgreSQL: the plan (matches up to `threshold`) and the matches gathered once for the page
 /// and the counters. The conversations of the matching messages come first: one range of an
-/// index per word (migration 0015), 1 ms for a product name's 4,513 messages, 4-5 for a first
-/// name's 40,000 (on a fast machine; read in two halves side by side, [`pg_found_half`]). Contact matches are gathered only as far as the plan still needs: each
-/// trigram candidate's row is read (6-15 ms for a name's 3,000), and a common name's messages
-/// alone usually decide. Below the threshold the page and the counters start from the gathered
+/// index per word (migration 0015), read in two halves side by side ([`pg_found_half`]): 1 ms
+/// for a product name's 4,513 messages, 4-5 for a first name's 40,000 on a fast machine (whole).
+/// Contact matches are gathered only as far as the plan still needs: each trigram candidate's
+/// row is read (6-15 ms for a name's 3,000), and a common name's messages alone usually decide.
+/// Below the threshold the page and the counters start from the gathered
 /// ids, where each ran the trigram search again (a surname in 2,907 conversations, as an agent
 /// who sees two channels whole: about 8 ms of each).
 async fn pg_gather(
@@ -917,7 +911,7 @@ async fn pg_gather(
             // In two halves of the first word's messages, side by side: reading a common
             // name's 33,000 index entries and joining their conversation ids into one text is
             // PostgreSQL's work on one core (8-9 ms on a slow machine, 5-6 for each half).
-            let half = |low| read_one(pg_found_half(words, message_max + 1, low), "ids");
+            let half = |low| read_one(pg_found_half(term, words, message_max + 1, low), "ids");
             let (low, high): (String, String) = s.side_by_side(c, half(true), half(false)).await?;
             let ((mut ids, low_rows), (high, high_rows)) = (ids_of(Some(&low)), ids_of(Some(&high)));
             if low_rows + high_rows > message_max {
@@ -1717,13 +1711,13 @@ pub(crate) async fn list_conversations(
     let pg_found = match (&filter.search, &mut pg) {
         (Some(_), Some(gathered)) => gathered.messages.take(),
         (Some(term), None) if s.dialect == Dialect::Postgres && gather_here(term) => {
-            Some(PgFound::new(&found_in_messages(&mut conn, s.dialect, term, &words, None).await?))
+            Some(PgFound::new(&found_in_messages(&mut conn, s.dialect, term, &words).await?))
         }
         _ => None,
     };
     let found = match &filter.search {
         Some(term) if s.dialect == Dialect::Sqlite && gather_here(term) => {
-            Some(found_in_messages(&mut conn, s.dialect, term, &words, None).await?)
+            Some(found_in_messages(&mut conn, s.dialect, term, &words).await?)
         }
         _ => None,
     };
