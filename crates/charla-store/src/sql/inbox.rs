@@ -1018,6 +1018,18 @@ static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 /// 800–1,300: 19 → 23 (cold 174 → 87); 1,300–2,000: 20 → 20 (cold 219 → 71); 2,000–3,000: 26
 /// → 19 (cold 213 → 74). The bench's rarer surnames (about 2,900 matches): cold 196–416 → 45–87.
 const SQLITE_DRIVEN_MAX: i64 = 1_000;
+/// SQLite: most matches of complete sets (contacts gathered up to [`SQLITE_DRIVEN_MAX`], the
+/// messages' conversations) that drive a query that would otherwise walk the whole workspace.
+/// [`SQLITE_DRIVEN_MAX`] was measured when a driven page's counters read every match's row
+/// again; they walk the pending conversations from [`COUNT_WALK_FROM`] matches on, so a driven
+/// page reads each match once (from the OS's cache about 5 µs a row), where the walk reads
+/// about `workspace × page / matches` index entries at about 0.5 µs each. The bench's product
+/// names as admin, a fresh connection each time (rows from the OS's cache), walked → driven:
+/// "nerulo" (1,153 conversations, 35,825 entries walked) 20-22 → 7.4 ms, "mikafa" (1,878;
+/// 35,239) 18-19 → 9.5; "lolopi" (3,202; 13,483) 8.5 → 15-19. Contact matches past
+/// [`SQLITE_DRIVEN_MAX`] are still not gathered (each common name would gather more for
+/// nothing), so this raises only searches with few contact matches.
+const SQLITE_SETS_DRIVEN_MAX: i64 = 2_200;
 /// SQLite: matches in a gathered set from which the counters walk the pending conversations
 /// (the partial index `conversations_pending`, kept in memory by every inbox's counters) and
 /// check each against the set, instead of reading every match's row from `conversations`. The
@@ -1230,8 +1242,12 @@ struct IdMap {
 
 /// Most bytes of map per id in the set: sparser sets (a few matches over a wide range of ids)
 /// stay JSON only, where the map would cost more to copy into each statement than the
-/// temporary index costs to build (a few hundred nanoseconds an id).
-const ID_MAP_BYTES_PER_ID: i64 = 256;
+/// temporary index costs to build (about 0.4 µs an id, in every arm of a merged walk that
+/// tests the set: an agent's walk has four). A megabyte of map is copied in about 0.1 ms. A
+/// product name's 3,202 conversations in the bench's million (312 bytes an id), walked in an
+/// agent's four arms, a fresh connection each time: 19.1-19.8 ms with the JSON set, 16.4-18.2
+/// with the map; 4,495 (222 bytes an id, a map before too): 14.7-15.8 → 12.5-13.0.
+const ID_MAP_BYTES_PER_ID: i64 = 1_024;
 /// And a map never exceeds this, ids spanning 4 million conversations: it is copied into each
 /// statement that reads it, and a request's memory stays small.
 const ID_MAP_MAX_BYTES: i64 = 4 << 20;
@@ -1685,7 +1701,7 @@ pub(crate) async fn list_conversations(
     let search = match (&filter.search, &sets, &pg) {
         // Driven only by two sets, and small ones.
         (Some(_), Some(sets), _)
-            if sets.people.is_none() || sets.messages.is_none() || sets.found >= driven_max(SQLITE_DRIVEN_MAX) =>
+            if sets.people.is_none() || sets.messages.is_none() || sets.found >= driven_max(SQLITE_SETS_DRIVEN_MAX) =>
         {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
@@ -2127,9 +2143,9 @@ mod tests {
         assert_eq!(set.json, "[10,12,15]");
         let map = set.map.expect("dense: a map");
         assert_eq!((map.lo, map.bytes), (10, vec![1, 0, 1, 0, 0, 1]));
-        // Sparse (more than 256 bytes an id) or too wide: the JSON array alone.
-        assert_eq!(IdSet::new(vec![1, 1_000]).map, None);
-        assert!(IdSet::new(vec![1, 500]).map.is_some());
+        // Sparse (more than 1,024 bytes an id) or too wide: the JSON array alone.
+        assert_eq!(IdSet::new(vec![1, 2_100]).map, None);
+        assert!(IdSet::new(vec![1, 2_000]).map.is_some());
         let wide: Vec<i64> = (0..20_000).map(|i| i * 250).collect();
         assert_eq!(IdSet::new(wide).map, None, "spans more than 4 MiB of map");
         assert_eq!(IdSet::new(Vec::new()), IdSet { json: "[]".into(), map: None });
