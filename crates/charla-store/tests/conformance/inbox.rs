@@ -355,6 +355,13 @@ async fn search_contacts_and_message_text(store: Arc<dyn Store>) {
     let ana = store.viewer(ws, d.w.ana.id).await.expect("viewer");
     let filter = by_activity(ConversationFilter { search: search::parse("refund").ok(), ..Default::default() });
     assert!(list(&store, &ana, filter).await.items.is_empty());
+    // Digits alone are looked for in names too, not only in phone numbers.
+    let shop = ingest(&store, inbound(d.w.channel.id, "p-shop", "ext-shop", "Shop 4711", "hi"), T0 + 30 * MIN).await;
+    for scope in [search::SearchScope::Contacts, search::SearchScope::Everywhere] {
+        let term = search::parse("4711").expect("term").within(scope);
+        let filter = by_activity(ConversationFilter { search: Some(term), ..Default::default() });
+        assert_eq!(ids(&list(&store, &admin, filter).await), vec![shop.id], "digits in a name, {scope:?}");
+    }
 }
 
 async fn sorts_by_processing_order_and_activity(store: Arc<dyn Store>) {
