@@ -1009,27 +1009,23 @@ static SEARCH_SCAN_FROM: AtomicI64 = AtomicI64::new(3_000);
 /// SQLite, with the matches gathered as sets: most matches that still drive a query that would
 /// otherwise walk the whole workspace (an admin's All or Teammates).
 ///
-/// A driven page reads every match's row from `conversations` to sort them (and the counters
-/// read each again): random pages of a wide table, where a walk of the sort order's index reads
-/// neighbouring entries and checks each against the set's byte map. Measured on the bench's
-/// million conversations (`Contacts` tab, six terms per band, medians; the OS cache dropped and
-/// the server restarted first: cold, then the same terms again: warm), driven → walked:
-/// 50–200 matches warm 11 → 96 ms; 200–500: 11 → 31; 500–800: 13 → 24 (cold 127 → 87);
+/// A driven page reads each match's row once (from the OS's cache about 5 µs a row; its
+/// counters walk the pending conversations from [`COUNT_WALK_FROM`] matches on), where the walk
+/// reads about `workspace × page / matches` index entries at about 0.5 µs each. The bench's
+/// product names as admin, a fresh connection each time (rows from the OS's cache), walked →
+/// driven: "nerulo" (1,153 conversations, 35,825 entries walked) 20-22 → 7.4 ms, "mikafa"
+/// (1,878; 35,239) 18-19 → 9.5; "lolopi" (3,202; 13,483) 8.5 → 15-19. (It was 1,000, measured
+/// when a driven page's counters read every match's row again.)
+const SQLITE_DRIVEN_MAX: i64 = 2_200;
+/// SQLite: most contact matches gathered into a set where the walk covers the whole workspace
+/// (elsewhere the plan's threshold); past it the walk checks each row's own copy, so a common
+/// name gathers no more than this for nothing. Measured when it was also the driven limit, on
+/// the bench's million conversations (`Contacts` tab, six terms per band, medians; the OS cache
+/// dropped and the server restarted first: cold, then the same terms again: warm), driven →
+/// walked: 50–200 matches warm 11 → 96 ms; 200–500: 11 → 31; 500–800: 13 → 24 (cold 127 → 87);
 /// 800–1,300: 19 → 23 (cold 174 → 87); 1,300–2,000: 20 → 20 (cold 219 → 71); 2,000–3,000: 26
 /// → 19 (cold 213 → 74). The bench's rarer surnames (about 2,900 matches): cold 196–416 → 45–87.
-const SQLITE_DRIVEN_MAX: i64 = 1_000;
-/// SQLite: most matches of complete sets (contacts gathered up to [`SQLITE_DRIVEN_MAX`], the
-/// messages' conversations) that drive a query that would otherwise walk the whole workspace.
-/// [`SQLITE_DRIVEN_MAX`] was measured when a driven page's counters read every match's row
-/// again; they walk the pending conversations from [`COUNT_WALK_FROM`] matches on, so a driven
-/// page reads each match once (from the OS's cache about 5 µs a row), where the walk reads
-/// about `workspace × page / matches` index entries at about 0.5 µs each. The bench's product
-/// names as admin, a fresh connection each time (rows from the OS's cache), walked → driven:
-/// "nerulo" (1,153 conversations, 35,825 entries walked) 20-22 → 7.4 ms, "mikafa" (1,878;
-/// 35,239) 18-19 → 9.5; "lolopi" (3,202; 13,483) 8.5 → 15-19. Contact matches past
-/// [`SQLITE_DRIVEN_MAX`] are still not gathered (each common name would gather more for
-/// nothing), so this raises only searches with few contact matches.
-const SQLITE_SETS_DRIVEN_MAX: i64 = 2_200;
+const SQLITE_PEOPLE_GATHER_MAX: i64 = 1_000;
 /// SQLite: matches in a gathered set from which the counters walk the pending conversations
 /// (the partial index `conversations_pending`, kept in memory by every inbox's counters) and
 /// check each against the set, instead of reading every match's row from `conversations`. The
@@ -1050,7 +1046,8 @@ pub fn set_count_walk_from(matches: i64) {
 /// query that would otherwise walk the whole workspace. Driven, every match's row is read from
 /// `conversations`, a wide table mostly outside shared buffers; the walk reads the sort order's
 /// index alone (it carries the search copy).
-/// Measured as for [`SQLITE_DRIVEN_MAX`] (PostgreSQL restarted too for cold), driven → walked:
+/// Measured as for [`SQLITE_PEOPLE_GATHER_MAX`] (PostgreSQL restarted too for cold), driven →
+/// walked:
 /// 50–200 matches warm 14 → 139 ms; 200–500: 18 → 44 (cold 142 → 99); 500–800: 29 → 32 (cold
 /// 279 → 58); 800–1,300: 45 → 23 (cold 328 → 94); 1,300–2,000: 42 → 21 (cold 313 → 79);
 /// 2,000–3,000: 64 → 13 (cold 720 → 82).
@@ -1156,20 +1153,20 @@ struct SearchSets {
 /// [`both_at_once`]), where the plan choice, the page and the counters would otherwise each
 /// ask them again (milliseconds for a common name each time).
 ///
-/// `driven_max`: the matches from which the query walks instead of being driven. Contact
-/// matches are gathered up to it only: past it the walk checks each row's own copy (read from
-/// the index being walked, as cheap as a look in the set), so gathering more is wasted, and the
-/// trigram index yields matches at a steady rate (measured on the bench's dataset, warm:
-/// "miguel" 0.9 ms for 1,001 matches, 3.8 ms for 5,001).
+/// `people_cap`: contact matches are gathered up to it only (at most [`SEARCH_SET_MAX`]): past
+/// it the walk checks each row's own copy (read from the index being walked, as cheap as a look
+/// in the set), so gathering more is wasted, and the trigram index yields matches at a steady
+/// rate (measured on the bench's dataset, warm: "miguel" 0.9 ms for 1,001 matches, 3.8 ms for
+/// 5,001).
 async fn gather_sets(
     s: &SqlStore,
     c: &mut AnyConnection,
     term: &SearchTerm,
-    driven_max: i64,
+    people_cap: i64,
 ) -> StoreResult<SearchSets> {
     let max = SEARCH_SET_MAX.load(Ordering::Relaxed);
     let message_max = max.saturating_mul(MESSAGE_SET_FACTOR);
-    let people_max = max.min(driven_max.max(0));
+    let people_max = max.min(people_cap.max(0));
     let people = term.in_contacts().then(|| {
         let mut q = Sql::new(
             "SELECT '[' || COALESCE(group_concat(k), '') || ']' AS people FROM \
@@ -1677,7 +1674,7 @@ pub(crate) async fn list_conversations(
                 && threshold > 0
                 && (!term.in_messages() || messages_index_is_exact(&mut conn).await?) =>
         {
-            Some(gather_sets(s, &mut conn, term, driven_max(SQLITE_DRIVEN_MAX)).await?)
+            Some(gather_sets(s, &mut conn, term, driven_max(SQLITE_PEOPLE_GATHER_MAX)).await?)
         }
         _ => None,
     };
@@ -1705,7 +1702,7 @@ pub(crate) async fn list_conversations(
     let search = match (&filter.search, &sets, &pg) {
         // Driven only by two sets, and small ones.
         (Some(_), Some(sets), _)
-            if sets.people.is_none() || sets.messages.is_none() || sets.found >= driven_max(SQLITE_SETS_DRIVEN_MAX) =>
+            if sets.people.is_none() || sets.messages.is_none() || sets.found >= driven_max(SQLITE_DRIVEN_MAX) =>
         {
             SearchMode::Scan { messages_per_row: sets.messages.is_none() }
         }
