@@ -178,12 +178,34 @@ export async function newContext(browser: Browser, locale = 'en-US'): Promise<Br
 export async function signIn(ctx: BrowserContext, base: string, email: string, password: string): Promise<Page> {
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
+  const live = realtimeReady(page);
+  live.catch(() => {}); // awaited below; a sign-in that fails first must not leave it unhandled
   await page.goto(base + '/');
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-testid=section-all]');
+  await live;
   return page;
+}
+
+/** Resolves once the page's operator socket has said `ready`. Its first connection has no
+ * `since` to resume from, so what happens before then reaches the page only through the lists
+ * it loads (a message's row, but not its alert): a test that acts right after signing in
+ * waits for this. Call it before the page opens the socket. */
+export function realtimeReady(page: Page, ms = 15000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the operator socket was not ready within ${ms} ms`)), ms);
+    page.on('websocket', (ws) => {
+      if (!new URL(ws.url()).pathname.endsWith('/api/v1/ws')) return;
+      ws.on('framereceived', (f) => {
+        if (typeof f.payload === 'string' && f.payload.includes('"type":"ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  });
 }
 
 export const row = (page: Page, name: string) => page.locator('[data-testid=conv-row]', { hasText: name });
