@@ -94,18 +94,12 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = token_from_parts(parts).ok_or_else(ApiError::unauthorized)?;
         let claims = verify_session(state, &token).ok_or_else(ApiError::unauthorized)?;
-        // Both at once (each on a connection of its own): every request waits for them.
-        let (user, viewer) =
-            tokio::join!(state.store.get_user(claims.ws, claims.sub), state.store.viewer(claims.ws, claims.sub));
-        let user = match user {
-            Ok(u) if u.active => u,
-            Ok(_) | Err(charla_store::StoreError::NotFound) => return Err(ApiError::unauthorized()),
+        // One statement: every request waits for it.
+        let (user, viewer) = match state.store.session_user(claims.ws, claims.sub).await {
+            Ok(found) => found,
+            Err(charla_store::StoreError::NotFound) => return Err(ApiError::unauthorized()),
             Err(e) => return Err(e.into()),
         };
-        let viewer = viewer.map_err(|e| match e {
-            charla_store::StoreError::NotFound => ApiError::unauthorized(),
-            e => e.into(),
-        })?;
         // Activity keeps presence alive; the store writes at most once a minute per user.
         let now = now_ms();
         if user.last_activity_at.is_none_or(|t| now - t > 60_000)

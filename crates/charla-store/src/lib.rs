@@ -491,6 +491,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_user(&self, workspace_id: Id, id: Id, patch: UserPatch) -> StoreResult<Written<User>>;
     /// The viewer record of a user: role, flags, channel and team memberships.
     async fn viewer(&self, workspace_id: Id, user_id: Id) -> StoreResult<Viewer>;
+    /// An active user of the workspace and their viewer record, read together (what an
+    /// authenticated request needs first); NotFound for a missing or inactive user.
+    async fn session_user(&self, workspace_id: Id, user_id: Id) -> StoreResult<(User, Viewer)>;
     /// Records activity and the presence the user chose; emits `presence.updated` when the
     /// effective presence changes.
     async fn touch_presence(&self, user_id: Id, presence: Option<Presence>, now: Millis) -> StoreResult<Written<User>>;

@@ -328,45 +328,68 @@ pub(crate) async fn update_user(
     .await
 }
 
-pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
-    // One statement: every API request starts here. Deleted (inactive) channels give no rights.
-    let (channels, teams) = match s.dialect {
+/// `SELECT <columns>, <the user's channel ids>, <team ids> FROM users u WHERE u.id = $1 AND
+/// u.workspace_id = $2`: what a [`Viewer`] is made of. Deleted (inactive) channels give no rights.
+fn viewer_sql(dialect: Dialect, columns: &str) -> String {
+    let (channels, teams) = match dialect {
         Dialect::Sqlite => (
             "(SELECT group_concat(m.channel_id, ',' ORDER BY m.channel_id) FROM channel_members m \
              JOIN channels ch ON ch.id = m.channel_id WHERE m.user_id = u.id AND ch.active = 1)",
-            "(SELECT group_concat(team_id, ',' ORDER BY team_id) FROM team_members WHERE user_id = u.id)",
+            "(SELECT group_concat(t.team_id, ',' ORDER BY t.team_id) FROM team_members t WHERE t.user_id = u.id)",
         ),
         Dialect::Postgres => (
             "(SELECT string_agg(m.channel_id::text, ',' ORDER BY m.channel_id) FROM channel_members m \
              JOIN channels ch ON ch.id = m.channel_id WHERE m.user_id = u.id AND ch.active = 1)",
-            "(SELECT string_agg(team_id::text, ',' ORDER BY team_id) FROM team_members WHERE user_id = u.id)",
+            "(SELECT string_agg(t.team_id::text, ',' ORDER BY t.team_id) FROM team_members t WHERE t.user_id = u.id)",
         ),
     };
-    let sql = format!(
-        "SELECT u.role, u.flags, u.active, COALESCE({channels}, '') AS channel_ids, COALESCE({teams}, '') AS team_ids \
+    format!(
+        "SELECT {columns}, COALESCE({channels}, '') AS channel_ids, COALESCE({teams}, '') AS team_ids \
          FROM users u WHERE u.id = $1 AND u.workspace_id = $2"
-    );
-    let mut c = s.pool.acquire().await?;
-    let row = sqlx::query(&sql)
-        .bind(user_id)
-        .bind(workspace_id)
-        .fetch_optional(&mut *c)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    if !col_bool(&row, "active")? {
+    )
+}
+
+/// The [`Viewer`] of a row of [`viewer_sql`]; NotFound for an inactive user.
+fn viewer_from_row(row: &AnyRow, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
+    if !col_bool(row, "active")? {
         return Err(StoreError::NotFound);
     }
-    let ids = |name: &str| -> StoreResult<Vec<Id>> { super::rows::id_list(&col::<String>(&row, name)?, name) };
+    let ids = |name: &str| -> StoreResult<Vec<Id>> { super::rows::id_list(&col::<String>(row, name)?, name) };
     let (channel_ids, team_ids) = (ids("channel_ids")?, ids("team_ids")?);
     Ok(Viewer {
         user_id,
         workspace_id,
-        role: col_enum(&row, "role", Role::parse)?,
-        flags: Flags(col(&row, "flags")?),
+        role: col_enum(row, "role", Role::parse)?,
+        flags: Flags(col(row, "flags")?),
         channel_ids,
         team_ids,
         allowed_contact_ids: None,
     })
+}
+
+pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let sql = &SQL
+        .get_or_init(|| [Dialect::Sqlite, Dialect::Postgres].map(|d| viewer_sql(d, "u.role, u.flags, u.active")))
+        [s.dialect as usize];
+    let mut c = s.pool.acquire().await?;
+    let row =
+        sqlx::query(sql).bind(user_id).bind(workspace_id).fetch_optional(&mut *c).await?.ok_or(StoreError::NotFound)?;
+    viewer_from_row(&row, workspace_id, user_id)
+}
+
+/// An active user and their [`Viewer`], in one statement: every API request starts here.
+pub(crate) async fn session_user(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<(User, Viewer)> {
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let sql = &SQL.get_or_init(|| {
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        [Dialect::Sqlite, Dialect::Postgres].map(|d| viewer_sql(d, &columns))
+    })[s.dialect as usize];
+    let mut c = s.pool.acquire().await?;
+    let row =
+        sqlx::query(sql).bind(user_id).bind(workspace_id).fetch_optional(&mut *c).await?.ok_or(StoreError::NotFound)?;
+    let viewer = viewer_from_row(&row, workspace_id, user_id)?;
+    Ok((user_from_row(&row, now_ms())?, viewer))
 }
 
 /// The stored presence after a touch: the chosen one, or for mere activity the current one,

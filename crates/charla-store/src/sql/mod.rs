@@ -1313,6 +1313,9 @@ impl Store for SqlStore {
     async fn viewer(&self, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
         directory::viewer(self, workspace_id, user_id).await
     }
+    async fn session_user(&self, workspace_id: Id, user_id: Id) -> StoreResult<(User, Viewer)> {
+        directory::session_user(self, workspace_id, user_id).await
+    }
     async fn touch_presence(&self, user_id: Id, presence: Option<Presence>, now: Millis) -> StoreResult<Written<User>> {
         directory::touch_presence(self, user_id, presence, now).await
     }

@@ -171,9 +171,17 @@ async fn viewer_has_memberships(store: Arc<dyn Store>) {
     assert_eq!(v.team_ids, vec![t.id]);
     assert_eq!(v.allowed_contact_ids, None);
 
+    // What an authenticated request reads: the same viewer and the user's row, in one.
+    let (user, sv) = store.session_user(ws, u.id).await.expect("session user");
+    assert_eq!(sv, v);
+    assert_eq!(user, store.get_user(ws, u.id).await.expect("user"));
+    assert_eq!((user.id, user.email.as_str(), user.role), (u.id, "agent@example.com", Role::Agent));
+
     assert_not_found(store.viewer(other, u.id).await);
+    assert_not_found(store.session_user(other, u.id).await.map(|_| ()));
     store.update_user(ws, u.id, UserPatch { active: Some(false), ..Default::default() }).await.expect("deactivate");
     assert_not_found(store.viewer(ws, u.id).await);
+    assert_not_found(store.session_user(ws, u.id).await.map(|_| ()));
 }
 
 async fn presence_touch_and_sweep(store: Arc<dyn Store>) {
