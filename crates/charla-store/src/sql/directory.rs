@@ -328,10 +328,15 @@ pub(crate) async fn update_user(
     .await
 }
 
-/// `SELECT <columns>, <the user's channel ids>, <team ids> FROM users u WHERE u.id = $1 AND
-/// u.workspace_id = $2`: what a [`Viewer`] is made of. Deleted (inactive) channels give no rights.
-fn viewer_sql(dialect: Dialect, columns: &str) -> String {
-    let (channels, teams) = match dialect {
+/// The viewer record of a user (role, flags, memberships); NotFound for an inactive user.
+pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
+    Ok(session_user(s, workspace_id, user_id).await?.1)
+}
+
+/// An active user and their [`Viewer`], in one statement: every API request starts here.
+/// Deleted (inactive) channels give no rights.
+pub(crate) async fn session_user(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<(User, Viewer)> {
+    let (channels, teams) = match s.dialect {
         Dialect::Sqlite => (
             "(SELECT group_concat(m.channel_id, ',' ORDER BY m.channel_id) FROM channel_members m \
              JOIN channels ch ON ch.id = m.channel_id WHERE m.user_id = u.id AND ch.active = 1)",
@@ -343,53 +348,33 @@ fn viewer_sql(dialect: Dialect, columns: &str) -> String {
             "(SELECT string_agg(t.team_id::text, ',' ORDER BY t.team_id) FROM team_members t WHERE t.user_id = u.id)",
         ),
     };
-    format!(
-        "SELECT {columns}, COALESCE({channels}, '') AS channel_ids, COALESCE({teams}, '') AS team_ids \
+    // The user's columns stand unqualified: only `u` is in scope outside the subqueries.
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, COALESCE({channels}, '') AS channel_ids, COALESCE({teams}, '') AS team_ids \
          FROM users u WHERE u.id = $1 AND u.workspace_id = $2"
-    )
-}
-
-/// The [`Viewer`] of a row of [`viewer_sql`]; NotFound for an inactive user.
-fn viewer_from_row(row: &AnyRow, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
-    if !col_bool(row, "active")? {
+    );
+    let mut c = s.pool.acquire().await?;
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let user = user_from_row(&row, now_ms())?;
+    if !user.active {
         return Err(StoreError::NotFound);
     }
-    let ids = |name: &str| -> StoreResult<Vec<Id>> { super::rows::id_list(&col::<String>(row, name)?, name) };
-    let (channel_ids, team_ids) = (ids("channel_ids")?, ids("team_ids")?);
-    Ok(Viewer {
+    let ids = |name: &str| -> StoreResult<Vec<Id>> { super::rows::id_list(&col::<String>(&row, name)?, name) };
+    let viewer = Viewer {
         user_id,
         workspace_id,
-        role: col_enum(row, "role", Role::parse)?,
-        flags: Flags(col(row, "flags")?),
-        channel_ids,
-        team_ids,
+        role: user.role,
+        flags: user.flags,
+        channel_ids: ids("channel_ids")?,
+        team_ids: ids("team_ids")?,
         allowed_contact_ids: None,
-    })
-}
-
-pub(crate) async fn viewer(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<Viewer> {
-    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    let sql = &SQL
-        .get_or_init(|| [Dialect::Sqlite, Dialect::Postgres].map(|d| viewer_sql(d, "u.role, u.flags, u.active")))
-        [s.dialect as usize];
-    let mut c = s.pool.acquire().await?;
-    let row =
-        sqlx::query(sql).bind(user_id).bind(workspace_id).fetch_optional(&mut *c).await?.ok_or(StoreError::NotFound)?;
-    viewer_from_row(&row, workspace_id, user_id)
-}
-
-/// An active user and their [`Viewer`], in one statement: every API request starts here.
-pub(crate) async fn session_user(s: &SqlStore, workspace_id: Id, user_id: Id) -> StoreResult<(User, Viewer)> {
-    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    let sql = &SQL.get_or_init(|| {
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        [Dialect::Sqlite, Dialect::Postgres].map(|d| viewer_sql(d, &columns))
-    })[s.dialect as usize];
-    let mut c = s.pool.acquire().await?;
-    let row =
-        sqlx::query(sql).bind(user_id).bind(workspace_id).fetch_optional(&mut *c).await?.ok_or(StoreError::NotFound)?;
-    let viewer = viewer_from_row(&row, workspace_id, user_id)?;
-    Ok((user_from_row(&row, now_ms())?, viewer))
+    };
+    Ok((user, viewer))
 }
 
 /// The stored presence after a touch: the chosen one, or for mere activity the current one,
