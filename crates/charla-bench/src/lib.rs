@@ -94,6 +94,10 @@ pub struct BenchArgs {
     /// Ingest: concurrent HTTP clients.
     #[arg(long)]
     pub clients: Option<usize>,
+    /// Ingest: operator WebSockets connected besides the timed one, each receiving every event
+    /// (how the server fans events out to a team online).
+    #[arg(long)]
+    pub watchers: Option<usize>,
     /// Ingest: most messages of the throughput run.
     #[arg(long)]
     pub ingest_messages: Option<u64>,
@@ -136,6 +140,7 @@ pub struct BenchArgs {
 #[derive(Debug, Clone)]
 pub struct Sizes {
     pub clients: usize,
+    pub watchers: usize,
     pub ingest_messages: u64,
     pub ingest_secs: f64,
     pub steady_rate: u64,
@@ -154,6 +159,7 @@ impl Sizes {
         let mut s = match args.size {
             Size::Full => Sizes {
                 clients: 64,
+                watchers: 0,
                 ingest_messages: 2_000_000,
                 ingest_secs: 15.0,
                 steady_rate: 1_000,
@@ -172,6 +178,7 @@ impl Sizes {
             },
             Size::Tiny => Sizes {
                 clients: 8,
+                watchers: 2,
                 ingest_messages: 300,
                 ingest_secs: 10.0,
                 steady_rate: 200,
@@ -188,6 +195,9 @@ impl Sizes {
         };
         if let Some(v) = args.clients {
             s.clients = v.max(1);
+        }
+        if let Some(v) = args.watchers {
+            s.watchers = v;
         }
         if let Some(v) = args.ingest_messages {
             s.ingest_messages = v.max(1);
@@ -428,8 +438,13 @@ async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, repor
     let mut existing: Option<Target> = None;
     if wants(ScenarioKind::Ingest) {
         println!(
-            "ingest: {} clients, up to {} messages or {} s; then {} messages/s for {} s",
-            sizes.clients, sizes.ingest_messages, sizes.ingest_secs, sizes.steady_rate, sizes.steady_secs
+            "ingest: {} clients, up to {} messages or {} s; then {} messages/s for {} s; {} operator socket(s)",
+            sizes.clients,
+            sizes.ingest_messages,
+            sizes.ingest_secs,
+            sizes.steady_rate,
+            sizes.steady_secs,
+            1 + sizes.watchers
         );
         existing = Some(ingest::run(backend, sizes, report).await.context("ingest scenario")?);
     }

@@ -33,13 +33,50 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum BusMessage {
     /// A durable event from the log (has a seq).
-    Event(Event),
+    Event(BusEvent),
     /// Not stored, not resumed: typing indicators and the like.
     Ephemeral(Ephemeral),
     /// Local only, never sent between nodes: messages may have been lost on the way (the NATS
     /// connection dropped or the server cut a slow consumer). Receivers re-read the event log
     /// from their last position.
     Resync,
+}
+
+/// An event on its way to the node's connections, with the operator sockets' frame for it. The
+/// frame is the same for every socket allowed to receive the event: the first to need it makes
+/// it and the others send the same bytes, instead of each converting and serialising the event
+/// again (with tens of operators online, that work for each socket held back the event stream
+/// until the sockets fell behind the ring and re-read the log). Travels between nodes as the
+/// event alone.
+#[derive(Debug, Clone)]
+pub struct BusEvent {
+    pub event: Event,
+    pub frame: tokio::sync::OnceCell<axum::extract::ws::Utf8Bytes>,
+}
+
+impl From<Event> for BusEvent {
+    fn from(event: Event) -> BusEvent {
+        BusEvent { event, frame: Default::default() }
+    }
+}
+
+impl std::ops::Deref for BusEvent {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl Serialize for BusEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.event.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BusEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BusEvent, D::Error> {
+        Event::deserialize(d).map(BusEvent::from)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,7 +202,7 @@ impl Ring {
             }
             // Sent under the lock, so concurrent publishers cannot interleave out of order.
             for e in out {
-                let _ = self.tx.send(Arc::new(BusMessage::Event(e)));
+                let _ = self.tx.send(Arc::new(BusMessage::Event(e.into())));
             }
             order.deadline().is_some()
         };
@@ -196,7 +233,7 @@ async fn flush_gaps(ring: Arc<Ring>) {
             let mut out = Vec::new();
             order.give_up(&mut out);
             for e in out {
-                let _ = ring.tx.send(Arc::new(BusMessage::Event(e)));
+                let _ = ring.tx.send(Arc::new(BusMessage::Event(e.into())));
             }
         }
     }
@@ -300,7 +337,7 @@ impl NatsBus {
             use futures_util::StreamExt;
             while let Some(msg) = subscriber.next().await {
                 match serde_json::from_slice::<BusMessage>(&msg.payload) {
-                    Ok(BusMessage::Event(e)) => relay_ring.events(vec![e]),
+                    Ok(BusMessage::Event(e)) => relay_ring.events(vec![e.event]),
                     Ok(BusMessage::Ephemeral(x)) => relay_ring.other(BusMessage::Ephemeral(x)),
                     // Resync is a local signal; one arriving from outside is ignored.
                     Ok(BusMessage::Resync) => {}
@@ -325,7 +362,7 @@ impl NatsBus {
             // node's connections get it directly (they drop duplicates by seq).
             tracing::warn!("nats publish failed: {e}; delivering locally");
             match msg {
-                BusMessage::Event(e) => self.ring.events(vec![e]),
+                BusMessage::Event(e) => self.ring.events(vec![e.event]),
                 other => self.ring.other(other),
             }
         }
@@ -343,7 +380,7 @@ impl Drop for NatsBus {
 impl Bus for NatsBus {
     async fn publish(&self, events: Vec<Event>) {
         for e in events {
-            self.send(BusMessage::Event(e)).await;
+            self.send(BusMessage::Event(e.into())).await;
         }
     }
     async fn publish_ephemeral(&self, msg: Ephemeral) {
@@ -369,6 +406,30 @@ pub async fn connect(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_travels_between_nodes_as_the_event_alone() {
+        let e = Event {
+            seq: 7,
+            workspace_id: 1,
+            kind: "message.created".into(),
+            access: None,
+            user_id: Some(3),
+            payload: serde_json::json!({"id": 9, "text": "hola"}),
+            created_at: 5,
+        };
+        let msg = BusMessage::Event(e.clone().into());
+        let wire = serde_json::to_value(&msg).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(wire, serde_json::json!({"Event": serde_json::to_value(&e).unwrap_or_default()}));
+        match serde_json::from_value::<BusMessage>(wire) {
+            Ok(BusMessage::Event(back)) => {
+                assert_eq!(back.seq, 7);
+                assert_eq!(back.payload, e.payload);
+                assert!(back.frame.get().is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn ev(seq: i64) -> Event {
         Event {

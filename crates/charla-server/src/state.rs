@@ -27,6 +27,8 @@ pub struct AppState {
     channel_kinds: Arc<std::sync::RwLock<std::collections::HashMap<Id, ChannelKind>>>,
     /// Channels as the inbound webhooks read them, each for at most [`HOOK_CHANNEL_TTL`].
     hook_channels: Arc<std::sync::RwLock<std::collections::HashMap<Id, (std::time::Instant, Channel)>>>,
+    /// Paces the operator sockets' counter queries (see [`crate::ws::CountsGate`]).
+    pub counts_gate: Arc<crate::ws::CountsGate>,
 }
 
 /// How long an inbound webhook trusts a channel it has read (secret, active, limits) before
@@ -62,6 +64,7 @@ impl AppState {
             send_limits: Arc::new(crate::channels::SendLimits::default()),
             channel_kinds: Arc::default(),
             hook_channels: Arc::default(),
+            counts_gate: Arc::default(),
         })
     }
 

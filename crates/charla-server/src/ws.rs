@@ -18,7 +18,9 @@
 //! count as activity for presence; pongs only prove the connection is alive.
 //!
 //! Buffers are small and fixed (a few KiB read buffer, frames written as they come) so idle
-//! connections cost little; the only per-connection queue is the bounded bus ring.
+//! connections cost little; the only per-connection queue is the bounded bus ring. Whatever
+//! waits in the ring is written together (up to [`BUS_BATCH`] messages, then one flush), and an
+//! event's frame is made once for all the sockets that receive it ([`crate::bus::BusEvent`]).
 
 use crate::auth::CurrentUser;
 use crate::bus::{BusMessage, Ephemeral};
@@ -26,12 +28,14 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
 use crate::state::{AppState, now_ms};
 use axum::extract::State;
+use axum::extract::ws::Utf8Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use charla_core::access::Viewer;
 use charla_core::{Id, Presence};
 use charla_store::{Event, SectionCounts, StoreError, StoreResult};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -45,17 +49,23 @@ use utoipa_axum::routes;
 
 /// Read buffer of a connection. Client frames are small.
 pub const READ_BUFFER: usize = 4 * 1024;
-/// Frames are written to the socket as soon as this much is buffered.
-pub const WRITE_BUFFER: usize = 4 * 1024;
+/// Frames are written to the socket as soon as this much is buffered (the buffer grows only on
+/// a socket that receives that much at once: a busy inbox's, not an idle one's).
+pub const WRITE_BUFFER: usize = 32 * 1024;
 /// Upper bound (not an allocation) on what may wait in the write buffer: it must hold the
 /// largest frame the server sends (a long e-mail message).
 pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 /// Largest client message (and frame).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Bus messages a connection handles before it flushes what it wrote.
+const BUS_BATCH: usize = 64;
 /// Events read from the log per query when catching up.
 const CATCH_UP_PAGE: i64 = 500;
 /// `counts.updated` at most this often per connection.
 const COUNTS_INTERVAL: Duration = Duration::from_secs(1);
+/// After each counters query, the node's next one waits this many times as long (see
+/// [`CountsGate`]).
+const COUNTS_PAUSE_FACTOR: u32 = 3;
 /// Activity is written to the store at most this often per connection.
 const ACTIVITY_INTERVAL: Duration = Duration::from_secs(60);
 /// Typing indicators of one conversation are relayed at most this often per connection.
@@ -252,14 +262,31 @@ impl Connection {
                     Some(Ok(frame)) => self.on_client_frame(socket, frame).await?,
                     None | Some(Err(_)) => return Err(Closed),
                 },
-                msg = rx.recv() => match msg {
-                    Ok(msg) => self.on_bus(socket, &msg).await?,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::info!(user_id = self.user_id, missed = n, "websocket fell behind the bus; re-reading the event log");
-                        metrics::counter!("charla_ws_lagged_total").increment(1);
-                        self.catch_up(socket).await?;
+                msg = rx.recv() => {
+                    // Then what else waits in the ring, written together with one flush.
+                    let mut next = Some(msg);
+                    let mut handled = 0;
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Ok(msg) => self.on_bus(socket, &msg).await?,
+                            Err(broadcast::error::RecvError::Lagged(n)) => {
+                                tracing::info!(user_id = self.user_id, missed = n, "websocket fell behind the bus; re-reading the event log");
+                                metrics::counter!("charla_ws_lagged_total").increment(1);
+                                self.catch_up(socket).await?;
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return self.close(socket, CLOSE_INTERNAL, "server stopping").await,
+                        }
+                        handled += 1;
+                        if handled < BUS_BATCH {
+                            next = match rx.try_recv() {
+                                Ok(msg) => Some(Ok(msg)),
+                                Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Err(broadcast::error::RecvError::Lagged(n))),
+                                Err(broadcast::error::TryRecvError::Closed) => Some(Err(broadcast::error::RecvError::Closed)),
+                                Err(broadcast::error::TryRecvError::Empty) => None,
+                            };
+                        }
                     }
-                    Err(broadcast::error::RecvError::Closed) => return self.close(socket, CLOSE_INTERNAL, "server stopping").await,
+                    self.flush(socket).await?;
                 },
                 _ = ticks.tick() => {
                     if self.unanswered_pings >= MAX_UNANSWERED_PINGS {
@@ -283,7 +310,7 @@ impl Connection {
 
     async fn on_bus(&mut self, socket: &mut WebSocket, msg: &BusMessage) -> Flow {
         match msg {
-            BusMessage::Event(e) => self.on_event(socket, e).await,
+            BusMessage::Event(e) => self.on_event(socket, e, Some(&e.frame)).await,
             BusMessage::Ephemeral(x) => self.on_ephemeral(socket, x).await,
             BusMessage::Resync => self.catch_up(socket).await,
         }
@@ -301,7 +328,7 @@ impl Connection {
             let full = page.len() as i64 >= CATCH_UP_PAGE;
             for e in &page {
                 position = position.max(e.seq);
-                self.on_event(socket, e).await?;
+                self.on_event(socket, e, None).await?;
             }
             if !full {
                 return Ok(());
@@ -309,7 +336,9 @@ impl Connection {
         }
     }
 
-    async fn on_event(&mut self, socket: &mut WebSocket, e: &Event) -> Flow {
+    /// Writes an event to the socket (not flushed) if this viewer may receive it; `shared`: the
+    /// frame made once for every socket (live events), None to make it here (the log's).
+    async fn on_event(&mut self, socket: &mut WebSocket, e: &Event, shared: Option<&SharedFrame>) -> Flow {
         if e.workspace_id != self.viewer.workspace_id || !self.seen.first_time(e.seq) {
             return Ok(());
         }
@@ -319,12 +348,11 @@ impl Connection {
         if !self.may_receive(e) {
             return Ok(());
         }
-        let mut data = crate::wire::event_data(&e.kind, &e.payload);
-        if e.kind.starts_with("conversation.") {
-            self.state.fill_reply_window(e.workspace_id, &mut data).await;
-        }
-        let frame = json!({"seq": e.seq, "type": e.kind, "data": data});
-        self.send_json(socket, frame).await?;
+        let frame = match shared {
+            Some(cell) => cell.get_or_init(|| event_frame(&self.state, e)).await.clone(),
+            None => event_frame(&self.state, e).await,
+        };
+        self.feed(socket, Message::Text(frame)).await?;
         if e.kind.starts_with("conversation.") || e.kind == "message.created" {
             self.counts_changed();
         }
@@ -412,9 +440,9 @@ impl Connection {
         self.counts_due = None;
         self.counts_sent_at = Some(Instant::now());
         let (tx, rx) = oneshot::channel();
-        let (store, viewer) = (self.state.store.clone(), self.viewer.clone());
+        let (store, viewer, gate) = (self.state.store.clone(), self.viewer.clone(), self.state.counts_gate.clone());
         tokio::spawn(async move {
-            let _ = tx.send(store.pending_counts(&viewer).await);
+            let _ = tx.send(gate.run(store.pending_counts(&viewer)).await);
         });
         rx
     }
@@ -541,6 +569,21 @@ impl Connection {
         }
     }
 
+    /// Buffers a frame, written once the buffer fills or at the next flush.
+    async fn feed(&self, socket: &mut WebSocket, msg: Message) -> Flow {
+        match tokio::time::timeout(self.write_timeout, socket.feed(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed),
+        }
+    }
+
+    async fn flush(&self, socket: &mut WebSocket) -> Flow {
+        match tokio::time::timeout(self.write_timeout, socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed),
+        }
+    }
+
     async fn close(&self, socket: &mut WebSocket, code: u16, reason: &str) -> Flow {
         let frame = CloseFrame { code, reason: reason.into() };
         let _ = self.send(socket, Message::Close(Some(frame))).await;
@@ -552,6 +595,44 @@ impl Connection {
         tracing::error!(user_id = self.user_id, "websocket: {e}");
         self.close(socket, CLOSE_INTERNAL, "temporarily unavailable, reconnect with since").await
     }
+}
+
+/// Paces the operator sockets' counter queries across the node: one at a time, each followed
+/// by a pause of [`COUNTS_PAUSE_FACTOR`] times its duration, so that together they take at most
+/// a quarter of one database connection however many operators are online (each socket still
+/// asks at most once per [`COUNTS_INTERVAL`]; with many online and a busy inbox, each hears
+/// less often). Unpaced, 200 operator sockets ran 200 queries a second and held the server's
+/// cores while messages arrived.
+#[derive(Default)]
+pub struct CountsGate {
+    /// When the next query may start; the lock is the queue (tokio's mutex is first come,
+    /// first served).
+    next: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl CountsGate {
+    pub async fn run<T>(&self, query: impl std::future::Future<Output = T>) -> T {
+        let mut next = self.next.lock().await;
+        if let Some(at) = *next {
+            tokio::time::sleep_until(at).await;
+        }
+        let started = Instant::now();
+        let out = query.await;
+        *next = Some(Instant::now() + started.elapsed() * COUNTS_PAUSE_FACTOR);
+        out
+    }
+}
+
+/// The frame of a live event, shared by the sockets that receive it.
+type SharedFrame = tokio::sync::OnceCell<Utf8Bytes>;
+
+/// An event's frame for operator sockets: the same for every viewer allowed to receive it.
+async fn event_frame(state: &AppState, e: &Event) -> Utf8Bytes {
+    let mut data = crate::wire::event_data(&e.kind, &e.payload);
+    if e.kind.starts_with("conversation.") {
+        state.fill_reply_window(e.workspace_id, &mut data).await;
+    }
+    json!({"seq": e.seq, "type": e.kind, "data": data}).to_string().into()
 }
 
 /// Marks idle operators offline (30 minutes without activity), once a minute.
@@ -589,6 +670,32 @@ mod tests {
         assert!(s.recent.len() <= SEEN_WINDOW);
         assert!(s.floor > 10);
         assert!(!s.first_time(11));
+    }
+
+    #[tokio::test]
+    async fn counter_queries_run_one_at_a_time_with_a_pause_after_each() {
+        let gate = Arc::new(CountsGate::default());
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let gate = gate.clone();
+            tasks.push(tokio::spawn(async move {
+                gate.run(async {
+                    let started = Instant::now();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    started
+                })
+                .await
+            }));
+        }
+        let mut starts = Vec::new();
+        for t in tasks {
+            starts.push(t.await.unwrap_or_else(|e| panic!("{e}")).duration_since(t0));
+        }
+        starts.sort();
+        // 10 ms each (at least), then three times that before the next.
+        let ms: Vec<u128> = starts.iter().map(|d| d.as_millis()).collect();
+        assert!(ms[0] < 10 && ms[1] >= 40 && ms[2] >= ms[1] + 40, "{ms:?}");
     }
 
     #[test]

@@ -263,6 +263,57 @@ async fn a_burst_larger_than_the_ring_arrives_complete_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operator_online_receives_every_event_of_a_burst_in_order() {
+    let (running, _dir) = server().await;
+    let fx = fixture(&running, None).await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(WsClient::connect(running.addr, &fx.admin_token, None).await);
+    }
+    // Written first, published together: each socket writes what waits in its ring at once.
+    let mut events = Vec::new();
+    for i in 0..30 {
+        let msg = charla_store::InboundMessage {
+            channel_id: fx.channel.id,
+            provider_message_id: format!("o-{i}"),
+            contact: charla_store::ContactInput { external_id: format!("ext-{}", i % 4), ..Default::default() },
+            text: format!("team {i}"),
+            attachment_ids: vec![],
+            is_group: false,
+        };
+        let w = running
+            .state
+            .store
+            .ingest_inbound(msg, charla_server::state::now_ms())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        events.extend(w.events);
+    }
+    let expected: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let last_seq = json!(expected.last().copied().unwrap_or_default());
+    running.state.publish(events).await;
+
+    let mut received = Vec::new();
+    for ws in &mut sockets {
+        let (last, mut frames) = ws.until(|f: &Value| f["seq"] == last_seq).await;
+        frames.push(last);
+        let durable: Vec<Value> = frames.into_iter().filter(|f| f["seq"].is_i64()).collect();
+        let seqs: Vec<i64> = durable.iter().filter_map(|f| f["seq"].as_i64()).collect();
+        assert_eq!(seqs, expected, "every event once, in order");
+        received.push(durable);
+    }
+    // The same frames for each (made once, shared), with their full shapes.
+    assert_eq!(received[0], received[1]);
+    assert_eq!(received[0], received[2]);
+    let conv = received[0]
+        .iter()
+        .find(|f| f["type"] == "conversation.updated")
+        .unwrap_or_else(|| panic!("no conversation.updated: {:#?}", received[0]));
+    assert!(conv["data"].get("reply_window_expires_at").is_some(), "{conv}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn membership_changes_apply_to_open_connections() {
     let (running, _dir) = server().await;
     let fx = fixture(&running, None).await;
