@@ -145,6 +145,23 @@ async fn visitor_tokens(addr: SocketAddr, channel_id: i64, n: usize) -> anyhow::
     Ok(all)
 }
 
+/// `n` visitors of a new website channel with their widget sockets open (each read by a task
+/// that answers pings), for scenarios that run with visitors online.
+pub(crate) async fn open_visitors(
+    api: &Api,
+    addr: SocketAddr,
+    n: usize,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    crate::raise_nofile_limit(n as u64 + 4096);
+    let channel = api.post("/api/v1/channels", serde_json::json!({"kind": "website", "name": "Bench shop"})).await?;
+    let channel_id = channel["id"].as_i64().context("website channel id")?;
+    let tokens = Arc::new(visitor_tokens(addr, channel_id, n).await.context("visits")?);
+    open_all(n, move |i| visitor_socket(addr, channel_id, tokens.clone(), i)).await
+}
+
 /// A visitor's widget socket, open; a task keeps reading it (answering pings).
 async fn visitor_socket(
     addr: SocketAddr,

@@ -3,7 +3,8 @@
 //! Value: N clients POST signed webhooks (unique message ids; a few hundred contacts per
 //! client, so both new and existing conversations) over keep-alive HTTP/1.1 while one operator
 //! WebSocket receives every `message.created` (`--watchers N`: N more operator sockets, each
-//! receiving every event). The server answers only once the message is durable. Latency runs
+//! receiving every event; `--visitors N`: N website visitors' widget sockets open meanwhile).
+//! The server answers only once the message is durable. Latency runs
 //! from the request's start (its scheduled time in the steady run, so a stall is not hidden) to
 //! the operator's receipt; the send time travels in the message text.
 //!
@@ -391,6 +392,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let channel_id = channel["id"].as_i64().context("channel id")?;
     let secret = channel["secret"].as_str().context("channel secret")?.as_bytes().to_vec();
     let sink = Sink::Http { addr: server.addr, path: format!("/hooks/api/{channel_id}"), secret: Arc::new(secret) };
+    let visitors = crate::idle::open_visitors(&api, server.addr, sizes.visitors).await.context("visitor sockets")?;
 
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let receiver = Receiver::start(&api, expected.clone()).await?;
@@ -412,6 +414,10 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let Received { latencies: mut steady_lat, sent_ms, .. } = receiver.finish().await?;
     watchers.finish().await?;
     trace_timeline("steady, over HTTP", &sent_ms, &steady_lat);
+    if let Some(closed) = visitors.iter().position(|v| v.is_finished()) {
+        bail!("visitor socket {closed} closed during the run");
+    }
+    visitors.iter().for_each(|v| v.abort());
     server.stop().await?;
 
     // --- baseline: the store in this process, same database, no HTTP

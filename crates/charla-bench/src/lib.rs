@@ -98,6 +98,10 @@ pub struct BenchArgs {
     /// (how the server fans events out to a team online).
     #[arg(long)]
     pub watchers: Option<usize>,
+    /// Ingest: website visitors with their widget sockets open (idle, on a channel of their own)
+    /// while the messages arrive.
+    #[arg(long)]
+    pub visitors: Option<usize>,
     /// Ingest: most messages of the throughput run.
     #[arg(long)]
     pub ingest_messages: Option<u64>,
@@ -141,6 +145,7 @@ pub struct BenchArgs {
 pub struct Sizes {
     pub clients: usize,
     pub watchers: usize,
+    pub visitors: usize,
     pub ingest_messages: u64,
     pub ingest_secs: f64,
     pub steady_rate: u64,
@@ -160,6 +165,7 @@ impl Sizes {
             Size::Full => Sizes {
                 clients: 64,
                 watchers: 0,
+                visitors: 0,
                 ingest_messages: 2_000_000,
                 ingest_secs: 15.0,
                 steady_rate: 1_000,
@@ -179,6 +185,7 @@ impl Sizes {
             Size::Tiny => Sizes {
                 clients: 8,
                 watchers: 2,
+                visitors: 20,
                 ingest_messages: 300,
                 ingest_secs: 10.0,
                 steady_rate: 200,
@@ -198,6 +205,9 @@ impl Sizes {
         }
         if let Some(v) = args.watchers {
             s.watchers = v;
+        }
+        if let Some(v) = args.visitors {
+            s.visitors = v;
         }
         if let Some(v) = args.ingest_messages {
             s.ingest_messages = v.max(1);
@@ -438,13 +448,14 @@ async fn run_store(args: &BenchArgs, sizes: &Sizes, backend: &mut Backend, repor
     let mut existing: Option<Target> = None;
     if wants(ScenarioKind::Ingest) {
         println!(
-            "ingest: {} clients, up to {} messages or {} s; then {} messages/s for {} s; {} operator socket(s)",
+            "ingest: {} clients, up to {} messages or {} s; then {} messages/s for {} s; {} operator socket(s), {} visitor socket(s)",
             sizes.clients,
             sizes.ingest_messages,
             sizes.ingest_secs,
             sizes.steady_rate,
             sizes.steady_secs,
-            1 + sizes.watchers
+            1 + sizes.watchers,
+            sizes.visitors
         );
         existing = Some(ingest::run(backend, sizes, report).await.context("ingest scenario")?);
     }

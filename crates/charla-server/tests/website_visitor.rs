@@ -288,8 +288,96 @@ async fn ratings_page_escapes_and_hides(s: &TestServer) {
     assert_eq!((st, code(&v)), (422, "mail_not_configured"));
 }
 
+/// A widget socket, past its `ready` frame.
+struct Widget {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Widget {
+    async fn connect(s: &TestServer, ch: Id, token: &str) -> Widget {
+        let url = s.url(&format!("/widget/{ch}/ws?token={token}")).replacen("http://", "ws://", 1);
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut w = Widget { ws };
+        w.until(|f| f["type"] == "ready").await;
+        w
+    }
+
+    /// Frames up to and including the first that `pred` accepts (10 s at most).
+    async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        use futures_util::StreamExt;
+        let mut seen = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no such frame within 10 s; got {seen:#?}"));
+            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = frame else { continue };
+            let v: Value = serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("{e}"));
+            let done = pred(&v);
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+fn texts(frames: &[Value]) -> Vec<&str> {
+    frames.iter().filter(|f| f["type"] == "message").filter_map(|f| f["data"]["text"].as_str()).collect()
+}
+
+async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
+    let site = site(s, json!({})).await;
+    let ch = site.channel;
+    let token = |v: &Value| v["token"].as_str().unwrap_or_default().to_string();
+    let (ta, tb) = (token(&visit(s, ch, None).await), token(&visit(s, ch, None).await));
+    // Online before writing: neither has a conversation yet.
+    let (mut a, mut b) = (Widget::connect(s, ch, &ta).await, Widget::connect(s, ch, &tb).await);
+
+    let (st, _) = say(s, ch, &ta, "a1", "hello from A").await;
+    assert_eq!(st, 201);
+    let (st, _) = say(s, ch, &tb, "b1", "hello from B").await;
+    assert_eq!(st, 201);
+    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "hello from A").await;
+    assert!(!texts(&frames).contains(&"hello from B"), "{frames:#?}");
+
+    // The operator answers each; every visitor hears only their own conversation.
+    let (_, convs) = s.get(Some(&site.admin_token), "/api/v1/conversations?section=all").await;
+    let mut ids: Vec<Id> = convs["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_i64()).collect();
+    ids.sort();
+    assert_eq!(ids.len(), 2, "{convs}");
+    for (cid, text) in [(ids[0], "for A"), (ids[1], "for B")] {
+        let (st, m) = s
+            .post(Some(&site.admin_token), &format!("/api/v1/conversations/{cid}/messages"), json!({"text": text}))
+            .await;
+        assert_eq!(st, 201, "{m}");
+    }
+    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "for A").await;
+    assert!(texts(&frames).iter().all(|t| !t.contains('B')), "A hears nothing of B: {frames:#?}");
+    let frames = b.until(|f| f["type"] == "message" && f["data"]["text"] == "for B").await;
+    assert!(texts(&frames).contains(&"hello from B"), "{frames:#?}");
+    assert!(texts(&frames).iter().all(|t| !t.contains('A')), "B hears nothing of A: {frames:#?}");
+    assert!(frames.iter().any(|f| f["type"] == "conversation"), "B's conversation state: {frames:#?}");
+
+    // Another channel's traffic reaches no visitor: A's next frame is its own next message.
+    let other = site_in_same_server(s).await;
+    let tc = token(&visit(s, other, None).await);
+    let (st, _) = say(s, other, &tc, "c1", "elsewhere").await;
+    assert_eq!(st, 201);
+    let (st, _) = say(s, ch, &ta, "a2", "again from A").await;
+    assert_eq!(st, 201);
+    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "again from A").await;
+    assert!(!texts(&frames).contains(&"elsewhere"), "{frames:#?}");
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn widget_sockets() {
+        let s = TestServer::start().await;
+        visitors_hear_their_own_conversation_live(&s).await;
+        s.stop().await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn visitors() {
@@ -315,6 +403,13 @@ mod sqlite {
 
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn widget_sockets() {
+        let s = TestServer::start_pg().await;
+        visitors_hear_their_own_conversation_live(&s).await;
+        s.stop().await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn visitors() {

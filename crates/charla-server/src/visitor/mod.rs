@@ -23,6 +23,7 @@ pub mod limits;
 pub mod mail;
 pub mod operator;
 pub mod pages;
+pub mod router;
 pub mod rules;
 pub mod settings;
 pub mod socket;
@@ -51,6 +52,8 @@ pub struct VisitorState {
     /// Transcripts by e-mail: a few an hour per visitor.
     pub per_visitor_mail: limits::Buckets<String>,
     pub mailer: Option<mail::Mailer>,
+    /// The widget sockets of this node, by visitor.
+    pub router: router::VisitorRouter,
 }
 
 impl VisitorState {
@@ -69,6 +72,7 @@ impl VisitorState {
             per_visitor: limits::Buckets::new(config.visitor_burst_per_visitor, config.visitor_rate_per_visitor),
             per_visitor_mail: limits::Buckets::new(3, 3.0 / 3600.0),
             mailer,
+            router: Default::default(),
         })
     }
 }

@@ -3,9 +3,9 @@
 //! Server → widget, JSON text frames `{"type", "data"}`: `message` (a new or changed message of
 //! the visitor's conversation, in the visitor's shape), `conversation` (status, the operator's
 //! name, the rating), `typing` (`{name}` of the operator typing), `resync` (the bus may have
-//! lost something: read the messages again), `pong`. The connection subscribes to the bus
-//! first, then sends the messages after `after`, then what happens live; the widget drops
-//! duplicates by id.
+//! lost something: read the messages again), `pong`. The connection registers with the node's
+//! [`super::router`] first (which hands it what concerns its visitor's conversations), then
+//! sends the messages after `after`, then what happens live; the widget drops duplicates by id.
 //!
 //! Widget → server: `{"type":"typing"}` (relayed to the operators who can see the
 //! conversation), `{"type":"ping"}`.
@@ -23,9 +23,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use charla_core::{Conversation, Id, Message};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 const READ_BUFFER: usize = 2 * 1024;
@@ -48,7 +46,7 @@ pub async fn connect(
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|e| ApiError::bad_request("websocket_required", e.to_string()))?;
     // Register for changes before reading anything, so nothing falls in between.
-    let rx = state.bus.subscribe();
+    let rx = state.visitor.router.register(&state.bus, &state.store, v.channel.id, &v.visitor_id);
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
@@ -83,7 +81,7 @@ impl Conn {
     async fn serve(
         &mut self,
         mut socket: WebSocket,
-        mut rx: broadcast::Receiver<Arc<BusMessage>>,
+        mut rx: super::router::Subscription,
         after: Option<Id>,
     ) -> Result<(), Closed> {
         self.find_conversation().await;
@@ -102,11 +100,13 @@ impl Conn {
                     None | Some(Err(_)) => return Err(Closed),
                 },
                 msg = rx.recv() => match msg {
-                    Ok(msg) => self.on_bus(&mut socket, &msg).await?,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        self.send(&mut socket, json!({"type": "resync", "data": null})).await?
+                    Some(msg) => {
+                        self.on_bus(&mut socket, &msg).await?;
+                        if rx.take_lagged() {
+                            self.send(&mut socket, json!({"type": "resync", "data": null})).await?
+                        }
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Err(Closed),
+                    None => return Err(Closed),
                 },
                 _ = ticks.tick() => {
                     if self.unanswered_pings >= MAX_UNANSWERED_PINGS {
