@@ -16,10 +16,10 @@ use crate::bus::{Bus, BusMessage};
 use charla_core::Id;
 use charla_store::Store;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 
 /// Messages waiting for one socket before it counts as lagged.
 const QUEUE: usize = 128;
@@ -29,18 +29,37 @@ const OWNERS_KEPT: usize = 65_536;
 /// A visitor: (channel id, the visitor's id on it).
 type VisitorKey = (Id, String);
 
-struct Sub {
-    tx: mpsc::Sender<Arc<BusMessage>>,
-    lagged: Arc<AtomicBool>,
+/// A socket's queue. A plain deque under a lock with a wake-up, not a channel: an idle
+/// visitor's costs about a hundred bytes (a tokio channel allocates its first block of slots
+/// and cache-padded state up front: about 1 KiB a socket, measured).
+#[derive(Default)]
+struct Queue {
+    messages: Mutex<VecDeque<Arc<BusMessage>>>,
+    ready: Notify,
+    lagged: AtomicBool,
+    closed: AtomicBool,
 }
 
-impl Sub {
+impl Queue {
     fn deliver(&self, msg: &Arc<BusMessage>) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(msg.clone()) {
-            self.lagged.store(true, Ordering::Relaxed);
+        {
+            let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+            if messages.len() >= QUEUE {
+                self.lagged.store(true, Ordering::Relaxed);
+                return;
+            }
+            messages.push_back(msg.clone());
         }
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.ready.notify_one();
     }
 }
+
+type Sub = Arc<Queue>;
 
 #[derive(Default)]
 struct Routes {
@@ -65,6 +84,8 @@ impl Drop for VisitorRouter {
         if let Some(task) = self.task.get() {
             task.abort();
         }
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        routes.by_visitor.values().flatten().for_each(|(_, sub)| sub.close());
     }
 }
 
@@ -72,20 +93,28 @@ impl Drop for VisitorRouter {
 pub struct Subscription {
     id: u64,
     key: VisitorKey,
-    rx: mpsc::Receiver<Arc<BusMessage>>,
-    lagged: Arc<AtomicBool>,
+    queue: Sub,
     routes: Arc<Mutex<Routes>>,
 }
 
 impl Subscription {
     /// The next message for this visitor; None once the router has stopped.
     pub async fn recv(&mut self) -> Option<Arc<BusMessage>> {
-        self.rx.recv().await
+        loop {
+            if let Some(msg) = self.queue.messages.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                return Some(msg);
+            }
+            if self.queue.closed.load(Ordering::Relaxed) {
+                return None;
+            }
+            // A delivery between the check above and this wait leaves a permit: not missed.
+            self.queue.ready.notified().await;
+        }
     }
 
     /// Whether messages for this socket were dropped since the last call (it should resync).
     pub fn take_lagged(&self) -> bool {
-        self.lagged.swap(false, Ordering::Relaxed)
+        self.queue.lagged.swap(false, Ordering::Relaxed)
     }
 }
 
@@ -118,16 +147,20 @@ impl VisitorRouter {
         visitor_id: &str,
     ) -> Subscription {
         self.task.get_or_init(|| tokio::spawn(route(bus.subscribe(), store.clone(), self.routes.clone())));
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let lagged = Arc::new(AtomicBool::new(false));
-        let key = (channel_id, visitor_id.to_string());
-        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        routes.next_id += 1;
-        let id = routes.next_id;
-        routes.by_visitor.entry(key.clone()).or_default().push((id, Sub { tx, lagged: lagged.clone() }));
-        *routes.per_channel.entry(channel_id).or_default() += 1;
-        Subscription { id, key, rx, lagged, routes: self.routes.clone() }
+        subscribe(&self.routes, channel_id, visitor_id)
     }
+}
+
+/// Adds a socket of the visitor to the routes.
+fn subscribe(routes: &Arc<Mutex<Routes>>, channel_id: Id, visitor_id: &str) -> Subscription {
+    let queue = Sub::default();
+    let key = (channel_id, visitor_id.to_string());
+    let mut r = routes.lock().unwrap_or_else(|e| e.into_inner());
+    r.next_id += 1;
+    let id = r.next_id;
+    r.by_visitor.entry(key.clone()).or_default().push((id, queue.clone()));
+    *r.per_channel.entry(channel_id).or_default() += 1;
+    Subscription { id, key, queue, routes: routes.clone() }
 }
 
 /// The conversation (and its channel) a message of the bus is about, if any.
@@ -210,5 +243,72 @@ async fn route(mut rx: broadcast::Receiver<Arc<BusMessage>>, store: Arc<dyn Stor
                 subs.iter().for_each(|(_, sub)| sub.deliver(&msg));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typing(conversation_id: Id) -> Arc<BusMessage> {
+        Arc::new(BusMessage::Ephemeral(crate::bus::Ephemeral {
+            workspace_id: 1,
+            kind: "typing".into(),
+            access: None,
+            from_user_id: Some(1),
+            payload: serde_json::json!({"conversation_id": conversation_id}),
+        }))
+    }
+
+    fn conversation_id(msg: &BusMessage) -> Option<i64> {
+        match msg {
+            BusMessage::Ephemeral(x) => x.payload["conversation_id"].as_i64(),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queue_keeps_order_says_when_it_overflowed_and_ends_when_closed() {
+        let routes = Arc::new(Mutex::new(Routes::default()));
+        let mut sub = subscribe(&routes, 1, "v1");
+        let queue = sub.queue.clone();
+        for i in 0..(QUEUE as i64 + 5) {
+            queue.deliver(&typing(i));
+        }
+        let mut got = Vec::new();
+        for _ in 0..QUEUE {
+            got.extend(sub.recv().await.and_then(|m| conversation_id(&m)));
+        }
+        assert_eq!(got, (0..QUEUE as i64).collect::<Vec<_>>(), "the first ones, in order");
+        assert!(sub.take_lagged(), "the overflow is reported");
+        assert!(!sub.take_lagged(), "once");
+        // A delivery while the socket waits wakes it.
+        let waiting = tokio::spawn(async move {
+            let first = sub.recv().await.and_then(|m| conversation_id(&m));
+            (first, sub.recv().await.is_none())
+        });
+        tokio::task::yield_now().await;
+        queue.deliver(&typing(42));
+        queue.close();
+        let (first, ended) = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first, Some(42));
+        assert!(ended, "closed once the router stops");
+    }
+
+    #[test]
+    fn a_socket_leaves_the_routes_when_dropped() {
+        let routes = Arc::new(Mutex::new(Routes::default()));
+        let a = subscribe(&routes, 1, "v1");
+        let b = subscribe(&routes, 1, "v1");
+        let c = subscribe(&routes, 2, "v2");
+        drop(a);
+        {
+            let r = routes.lock().unwrap_or_else(|e| e.into_inner());
+            assert_eq!(r.by_visitor.get(&(1, "v1".to_string())).map(Vec::len), Some(1));
+            assert_eq!(r.per_channel.get(&1), Some(&1));
+        }
+        drop((b, c));
+        let r = routes.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(r.by_visitor.is_empty() && r.per_channel.is_empty());
     }
 }

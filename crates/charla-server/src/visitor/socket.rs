@@ -26,7 +26,9 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
 
-const READ_BUFFER: usize = 2 * 1024;
+/// Allocated for each socket up front; the widget's frames (typing, ping) are tens of bytes, and
+/// a longer one (up to [`MAX_CLIENT_MESSAGE`]) grows it as it is read.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 2 * 1024;
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 /// The visitor's typing is relayed at most this often.
