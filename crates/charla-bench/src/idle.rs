@@ -156,10 +156,15 @@ pub(crate) async fn open_visitors(
         return Ok(Vec::new());
     }
     crate::raise_nofile_limit(n as u64 + 4096);
+    let (channel_id, tokens) = website_visitors(api, addr, n).await?;
+    open_all(n, move |i| visitor_socket(addr, channel_id, tokens.clone(), i)).await
+}
+
+/// A new website channel and the tokens of `n` visitors of it.
+async fn website_visitors(api: &Api, addr: SocketAddr, n: usize) -> anyhow::Result<(i64, Arc<Vec<String>>)> {
     let channel = api.post("/api/v1/channels", serde_json::json!({"kind": "website", "name": "Bench shop"})).await?;
     let channel_id = channel["id"].as_i64().context("website channel id")?;
-    let tokens = Arc::new(visitor_tokens(addr, channel_id, n).await.context("visits")?);
-    open_all(n, move |i| visitor_socket(addr, channel_id, tokens.clone(), i)).await
+    Ok((channel_id, Arc::new(visitor_tokens(addr, channel_id, n).await.context("visits")?)))
 }
 
 /// A visitor's widget socket, open; a task keeps reading it (answering pings).
@@ -249,10 +254,8 @@ pub async fn run(
     // Visitors' widget sockets.
     let server = Server::start(target).await?;
     let api = Api::login(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let channel = api.post("/api/v1/channels", serde_json::json!({"kind": "website", "name": "Bench shop"})).await?;
-    let channel_id = channel["id"].as_i64().context("website channel id")?;
     let addr = server.addr;
-    let tokens = Arc::new(visitor_tokens(addr, channel_id, connections).await.context("visits")?);
+    let (channel_id, tokens) = website_visitors(&api, addr, connections).await?;
     let visitors =
         per_connection(&server, connections, settle, move |i| visitor_socket(addr, channel_id, tokens.clone(), i))
             .await

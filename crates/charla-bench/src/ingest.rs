@@ -250,57 +250,6 @@ struct Received {
     last: Option<Instant>,
 }
 
-/// Operator sockets besides the timed one (`--watchers`): each counts the `message.created`
-/// frames it receives, and must receive every message of the run.
-struct Watchers {
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Watchers {
-    async fn start(api: &Api, n: usize, expected: Arc<AtomicU64>) -> anyhow::Result<Watchers> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::with_capacity(n);
-        for _ in 0..n {
-            let mut socket = api.websocket().await?;
-            let (stop, expected) = (stop.clone(), expected.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut received = 0u64;
-                while !(stop.load(Ordering::Relaxed) && received >= expected.load(Ordering::Relaxed)) {
-                    let frame = match tokio::time::timeout(Duration::from_millis(200), socket.ws.next()).await {
-                        Err(_) => continue,
-                        Ok(None) => bail!("an operator websocket closed"),
-                        Ok(Some(f)) => f?,
-                    };
-                    if let WsMessage::Text(t) = frame
-                        && t.as_str().contains("\"type\":\"message.created\"")
-                    {
-                        received += 1;
-                    }
-                }
-                Ok(())
-            }));
-        }
-        Ok(Watchers { tasks, stop })
-    }
-
-    /// Waits (at most 60 s in all) until every socket has received every message.
-    async fn finish(self) -> anyhow::Result<()> {
-        self.stop.store(true, Ordering::Relaxed);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        for mut task in self.tasks {
-            match tokio::time::timeout_at(deadline, &mut task).await {
-                Ok(r) => r??,
-                Err(_) => {
-                    task.abort();
-                    bail!("an operator websocket did not receive every message within 60 s")
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// `CHARLA_BENCH_TRACE=1`: the steady run's latencies over time, in windows of 250 ms.
 fn trace_timeline(label: &str, sent_ms: &[f64], latencies: &[f64]) {
     if !crate::trace() || sent_ms.is_empty() {
@@ -359,6 +308,23 @@ impl Receiver {
         Ok(Receiver { stop, task })
     }
 
+    /// `n` more operator sockets (`--watchers`), each of which must receive every message.
+    async fn start_more(api: &Api, n: usize, expected: &Arc<AtomicU64>) -> anyhow::Result<Vec<Receiver>> {
+        let mut receivers = Vec::with_capacity(n);
+        for _ in 0..n {
+            receivers.push(Receiver::start(api, expected.clone()).await?);
+        }
+        Ok(receivers)
+    }
+
+    /// Waits until each has received every message (see [`Receiver::finish`]).
+    async fn finish_all(receivers: Vec<Receiver>) -> anyhow::Result<()> {
+        for r in receivers {
+            r.finish().await?;
+        }
+        Ok(())
+    }
+
     /// Waits (at most 60 s) for every expected message, then gives the latencies.
     async fn finish(self) -> anyhow::Result<Received> {
         self.stop.store(true, Ordering::Relaxed);
@@ -396,23 +362,23 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
 
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let receiver = Receiver::start(&api, expected.clone()).await?;
-    let watchers = Watchers::start(&api, sizes.watchers, expected.clone()).await?;
+    let watchers = Receiver::start_more(&api, sizes.watchers, &expected).await?;
     let started = Instant::now();
     let (sat, _) = saturate(&sink, "http", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
     expected.store(sat.messages, Ordering::Relaxed);
     let Received { latencies: mut sat_lat, last, .. } = receiver.finish().await?;
-    watchers.finish().await?;
+    Receiver::finish_all(watchers).await?;
     // Sustained means delivered: the run ends when the operator has the last message.
     let sat_elapsed = last.map_or(sat.elapsed, |l| l.saturating_duration_since(started).max(sat.elapsed));
     let http_rate = sat.messages as f64 / sat_elapsed.as_secs_f64().max(1e-9);
 
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let receiver = Receiver::start(&api, expected.clone()).await?;
-    let watchers = Watchers::start(&api, sizes.watchers, expected.clone()).await?;
+    let watchers = Receiver::start_more(&api, sizes.watchers, &expected).await?;
     let (st, _) = steady(&sink, "http-steady", sizes.steady_rate, sizes.steady_secs).await?;
     expected.store(st.messages, Ordering::Relaxed);
     let Received { latencies: mut steady_lat, sent_ms, .. } = receiver.finish().await?;
-    watchers.finish().await?;
+    Receiver::finish_all(watchers).await?;
     trace_timeline("steady, over HTTP", &sent_ms, &steady_lat);
     if let Some(closed) = visitors.iter().position(|v| v.is_finished()) {
         bail!("visitor socket {closed} closed during the run");

@@ -302,6 +302,11 @@ impl Widget {
         w
     }
 
+    /// Frames up to and including the message with this text.
+    async fn until_message(&mut self, text: &str) -> Vec<Value> {
+        self.until(|f| f["type"] == "message" && f["data"]["text"] == text).await
+    }
+
     /// Frames up to and including the first that `pred` accepts (10 s at most).
     async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         use futures_util::StreamExt;
@@ -337,7 +342,7 @@ async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
     assert_eq!(st, 201);
     let (st, _) = say(s, ch, &tb, "b1", "hello from B").await;
     assert_eq!(st, 201);
-    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "hello from A").await;
+    let frames = a.until_message("hello from A").await;
     assert!(!texts(&frames).contains(&"hello from B"), "{frames:#?}");
 
     // The operator answers each; every visitor hears only their own conversation.
@@ -351,9 +356,9 @@ async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
             .await;
         assert_eq!(st, 201, "{m}");
     }
-    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "for A").await;
+    let frames = a.until_message("for A").await;
     assert!(texts(&frames).iter().all(|t| !t.contains('B')), "A hears nothing of B: {frames:#?}");
-    let frames = b.until(|f| f["type"] == "message" && f["data"]["text"] == "for B").await;
+    let frames = b.until_message("for B").await;
     assert!(texts(&frames).contains(&"hello from B"), "{frames:#?}");
     assert!(texts(&frames).iter().all(|t| !t.contains('A')), "B hears nothing of A: {frames:#?}");
     assert!(frames.iter().any(|f| f["type"] == "conversation"), "B's conversation state: {frames:#?}");
@@ -365,7 +370,7 @@ async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
     assert_eq!(st, 201);
     let (st, _) = say(s, ch, &ta, "a2", "again from A").await;
     assert_eq!(st, 201);
-    let frames = a.until(|f| f["type"] == "message" && f["data"]["text"] == "again from A").await;
+    let frames = a.until_message("again from A").await;
     assert!(!texts(&frames).contains(&"elsewhere"), "{frames:#?}");
 }
 

@@ -14,6 +14,37 @@ async fn server() -> (Running, tempfile::TempDir) {
     (start(config(dir.path(), &db)).await, dir)
 }
 
+/// `n` inbound messages (ids `{prefix}-i`, texts `{text} i`, from `contacts` senders in turn)
+/// stored but not yet published: their events, for the test to publish at once.
+async fn stored_burst(
+    running: &Running,
+    fx: &Fixture,
+    prefix: &str,
+    n: usize,
+    contacts: usize,
+    text: &str,
+) -> Vec<charla_store::Event> {
+    let mut events = Vec::new();
+    for i in 0..n {
+        let msg = charla_store::InboundMessage {
+            channel_id: fx.channel.id,
+            provider_message_id: format!("{prefix}-{i}"),
+            contact: charla_store::ContactInput { external_id: format!("ext-{}", i % contacts), ..Default::default() },
+            text: format!("{text} {i}"),
+            attachment_ids: vec![],
+            is_group: false,
+        };
+        let w = running
+            .state
+            .store
+            .ingest_inbound(msg, charla_server::state::now_ms())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        events.extend(w.events);
+    }
+    events
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_connections_are_refused() {
     let (running, _dir) = server().await;
@@ -222,24 +253,7 @@ async fn a_burst_larger_than_the_ring_arrives_complete_in_order() {
     let mut ws = WsClient::connect(running.addr, &fx.admin_token, None).await;
 
     // Written first, published at once: the connection cannot keep up with a ring of 2.
-    let mut events = Vec::new();
-    for i in 0..40 {
-        let msg = charla_store::InboundMessage {
-            channel_id: fx.channel.id,
-            provider_message_id: format!("b-{i}"),
-            contact: charla_store::ContactInput { external_id: format!("ext-{}", i % 3), ..Default::default() },
-            text: format!("burst {i}"),
-            attachment_ids: vec![],
-            is_group: false,
-        };
-        let w = running
-            .state
-            .store
-            .ingest_inbound(msg, charla_server::state::now_ms())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        events.extend(w.events);
-    }
+    let events = stored_burst(&running, &fx, "b", 40, 3, "burst").await;
     let expected: Vec<i64> =
         events.iter().filter(|e| e.user_id.is_none_or(|u| u == fx.admin.id)).map(|e| e.seq).collect();
     running.state.publish(events).await;
@@ -271,24 +285,7 @@ async fn every_operator_online_receives_every_event_of_a_burst_in_order() {
         sockets.push(WsClient::connect(running.addr, &fx.admin_token, None).await);
     }
     // Written first, published together: each socket writes what waits in its ring at once.
-    let mut events = Vec::new();
-    for i in 0..30 {
-        let msg = charla_store::InboundMessage {
-            channel_id: fx.channel.id,
-            provider_message_id: format!("o-{i}"),
-            contact: charla_store::ContactInput { external_id: format!("ext-{}", i % 4), ..Default::default() },
-            text: format!("team {i}"),
-            attachment_ids: vec![],
-            is_group: false,
-        };
-        let w = running
-            .state
-            .store
-            .ingest_inbound(msg, charla_server::state::now_ms())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        events.extend(w.events);
-    }
+    let events = stored_burst(&running, &fx, "o", 30, 4, "team").await;
     let expected: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let last_seq = json!(expected.last().copied().unwrap_or_default());
     running.state.publish(events).await;

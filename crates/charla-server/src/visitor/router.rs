@@ -26,9 +26,6 @@ const QUEUE: usize = 128;
 /// Conversations whose visitor the router remembers; past this, it forgets them all.
 const OWNERS_KEPT: usize = 65_536;
 
-/// A visitor: (channel id, the visitor's id on it).
-type VisitorKey = (Id, String);
-
 /// A socket's queue. A plain deque under a lock with a wake-up, not a channel: an idle
 /// visitor's costs about a hundred bytes (a tokio channel allocates its first block of slots
 /// and cache-padded state up front: about 1 KiB a socket, measured).
@@ -61,15 +58,26 @@ impl Queue {
 
 type Sub = Arc<Queue>;
 
+/// A channel's sockets by visitor id, each under its own id.
+type ChannelSockets = HashMap<String, Vec<(u64, Sub)>>;
+
 #[derive(Default)]
 struct Routes {
     next_id: u64,
-    /// Sockets by visitor, each under its id.
-    by_visitor: HashMap<VisitorKey, Vec<(u64, Sub)>>,
-    /// Sockets online per channel (no lookup for a channel without any).
-    per_channel: HashMap<Id, usize>,
+    /// Only channels with a socket online (the router looks nothing up for the others).
+    by_channel: HashMap<Id, ChannelSockets>,
     /// Each conversation's visitor, None when it has none (another channel's kind).
     owners: HashMap<Id, Option<String>>,
+}
+
+impl Routes {
+    /// Every socket of the channel (all of them without one).
+    fn sockets(&self, channel_id: Option<Id>) -> impl Iterator<Item = &Sub> {
+        self.by_channel
+            .iter()
+            .filter(move |(id, _)| channel_id.is_none_or(|c| c == **id))
+            .flat_map(|(_, visitors)| visitors.values().flatten().map(|(_, sub)| sub))
+    }
 }
 
 /// The node's visitor sockets, by visitor.
@@ -85,14 +93,15 @@ impl Drop for VisitorRouter {
             task.abort();
         }
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        routes.by_visitor.values().flatten().for_each(|(_, sub)| sub.close());
+        routes.sockets(None).for_each(|sub| sub.close());
     }
 }
 
 /// A socket's share of the router: what concerns its visitor.
 pub struct Subscription {
     id: u64,
-    key: VisitorKey,
+    channel_id: Id,
+    visitor_id: String,
     queue: Sub,
     routes: Arc<Mutex<Routes>>,
 }
@@ -121,17 +130,15 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(subs) = routes.by_visitor.get_mut(&self.key) {
+        let Some(visitors) = routes.by_channel.get_mut(&self.channel_id) else { return };
+        if let Some(subs) = visitors.get_mut(&self.visitor_id) {
             subs.retain(|(id, _)| *id != self.id);
             if subs.is_empty() {
-                routes.by_visitor.remove(&self.key);
+                visitors.remove(&self.visitor_id);
             }
         }
-        if let Some(n) = routes.per_channel.get_mut(&self.key.0) {
-            *n -= 1;
-            if *n == 0 {
-                routes.per_channel.remove(&self.key.0);
-            }
+        if visitors.is_empty() {
+            routes.by_channel.remove(&self.channel_id);
         }
     }
 }
@@ -154,13 +161,11 @@ impl VisitorRouter {
 /// Adds a socket of the visitor to the routes.
 fn subscribe(routes: &Arc<Mutex<Routes>>, channel_id: Id, visitor_id: &str) -> Subscription {
     let queue = Sub::default();
-    let key = (channel_id, visitor_id.to_string());
     let mut r = routes.lock().unwrap_or_else(|e| e.into_inner());
     r.next_id += 1;
     let id = r.next_id;
-    r.by_visitor.entry(key.clone()).or_default().push((id, queue.clone()));
-    *r.per_channel.entry(channel_id).or_default() += 1;
-    Subscription { id, key, queue, routes: routes.clone() }
+    r.by_channel.entry(channel_id).or_default().entry(visitor_id.to_string()).or_default().push((id, queue.clone()));
+    Subscription { id, channel_id, visitor_id: visitor_id.to_string(), queue, routes: routes.clone() }
 }
 
 /// The conversation (and its channel) a message of the bus is about, if any.
@@ -187,14 +192,13 @@ async fn route(mut rx: broadcast::Receiver<Arc<BusMessage>>, store: Arc<dyn Stor
             Err(broadcast::error::RecvError::Closed) => return,
         };
         if matches!(*msg, BusMessage::Resync) {
-            let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
-            routes.by_visitor.values().flatten().for_each(|(_, sub)| sub.deliver(&msg));
+            deliver(&routes, None, &msg);
             continue;
         }
         let Some((workspace_id, channel_id, conversation_id, deleted)) = conversation_of(&msg) else { continue };
         let owner = {
             let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
-            if !routes.per_channel.contains_key(&channel_id) {
+            if !routes.by_channel.contains_key(&channel_id) {
                 continue;
             }
             routes.owners.get(&conversation_id).cloned()
@@ -203,13 +207,7 @@ async fn route(mut rx: broadcast::Receiver<Arc<BusMessage>>, store: Arc<dyn Stor
             Some(owner) => owner,
             // A deleted conversation can no longer be looked up: its channel's sockets check it.
             None if deleted => {
-                let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
-                routes
-                    .by_visitor
-                    .iter()
-                    .filter(|((channel, _), _)| *channel == channel_id)
-                    .flat_map(|(_, subs)| subs)
-                    .for_each(|(_, sub)| sub.deliver(&msg));
+                deliver(&routes, Some(channel_id), &msg);
                 continue;
             }
             None => match store.conversation_visitor(workspace_id, conversation_id).await {
@@ -225,25 +223,24 @@ async fn route(mut rx: broadcast::Receiver<Arc<BusMessage>>, store: Arc<dyn Stor
                 Err(e) => {
                     // Not known who it is for: the channel's sockets resynchronise.
                     tracing::warn!(conversation_id, "visitor router: {e}");
-                    let resync = Arc::new(BusMessage::Resync);
-                    let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
-                    routes
-                        .by_visitor
-                        .iter()
-                        .filter(|((channel, _), _)| *channel == channel_id)
-                        .flat_map(|(_, subs)| subs)
-                        .for_each(|(_, sub)| sub.deliver(&resync));
+                    deliver(&routes, Some(channel_id), &Arc::new(BusMessage::Resync));
                     continue;
                 }
             },
         };
         if let Some(visitor_id) = owner {
             let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(subs) = routes.by_visitor.get(&(channel_id, visitor_id)) {
+            if let Some(subs) = routes.by_channel.get(&channel_id).and_then(|v| v.get(&visitor_id)) {
                 subs.iter().for_each(|(_, sub)| sub.deliver(&msg));
             }
         }
     }
+}
+
+/// Gives `msg` to every socket of the channel (of every channel with None).
+fn deliver(routes: &Mutex<Routes>, channel_id: Option<Id>, msg: &Arc<BusMessage>) {
+    let routes = routes.lock().unwrap_or_else(|e| e.into_inner());
+    routes.sockets(channel_id).for_each(|sub| sub.deliver(msg));
 }
 
 #[cfg(test)]
@@ -304,11 +301,11 @@ mod tests {
         drop(a);
         {
             let r = routes.lock().unwrap_or_else(|e| e.into_inner());
-            assert_eq!(r.by_visitor.get(&(1, "v1".to_string())).map(Vec::len), Some(1));
-            assert_eq!(r.per_channel.get(&1), Some(&1));
+            assert_eq!(r.by_channel.get(&1).and_then(|v| v.get("v1")).map(Vec::len), Some(1));
+            assert_eq!(r.sockets(Some(1)).count(), 1);
         }
         drop((b, c));
         let r = routes.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(r.by_visitor.is_empty() && r.per_channel.is_empty());
+        assert!(r.by_channel.is_empty());
     }
 }
