@@ -14,7 +14,7 @@ use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub mod bulk;
@@ -243,6 +243,7 @@ impl SqlStore {
             //   are rewritten again and again; a longer WAL copies each to the database once
             //   for many commits (1,000 pages, the default, checkpointed ~50 times a second at
             //   full load). journal_size_limit keeps the file from staying large afterwards.
+            //   Under a light load the writer checkpoints sooner, between requests ([`Upkeep`]).
             //   (A checkpointing thread of its own was tried: the writer no longer ran them, but
             //   their large writes delayed its fsyncs, p99 at 1,000 messages/s 10 → 422 ms.)
             // Measured on the ingest workload (SQLite alone, 64 messages a group): 332 → about
@@ -518,46 +519,58 @@ fn flush_events_fast(conn: &rusqlite::Connection, rows: &[PendingEvent]) -> rusq
 
 /// One full-text index fed by a queue its triggers fill (migration 0010): moved into the index
 /// in the group's transaction just before its COMMIT, so that the index takes the whole group's
-/// terms as one segment instead of one per message, then a few pages of its segments merged
-/// (migration 0011 turns its automerge off; merging is harmless before that).
+/// terms as one segment instead of one per message; its segments are merged afterwards, as the
+/// writer's [`Upkeep`] (migration 0011 turns FTS5's automerge off).
 struct SearchIndex {
+    /// The queue's text, in bytes (what the group adds to the index).
+    bytes: &'static str,
     fill: &'static str,
     clear: &'static str,
     merge: &'static str,
-    /// About how many queued rows fill one leaf page of a new segment (FTS5's pages are 4,050
-    /// bytes: a message's dozen words, a name's thirty-odd trigrams).
-    rows_per_leaf: usize,
+    /// About how many bytes of queued text fill one leaf page of a new segment (FTS5's pages
+    /// are 4,050 bytes: thirty messages of a dozen words, ten names of thirty-odd trigrams).
+    bytes_per_leaf: i64,
 }
 
 const SEARCH_INDEXES: [SearchIndex; 2] = [
     SearchIndex {
+        bytes: "SELECT COALESCE(SUM(LENGTH(text)), 0) FROM message_search_queue",
         fill: "INSERT INTO message_search(rowid, text) SELECT key, text FROM message_search_queue ORDER BY key",
         clear: "DELETE FROM message_search_queue",
         merge: "INSERT INTO message_search(message_search, rank) VALUES ('merge', ?1)",
-        rows_per_leaf: 30,
+        bytes_per_leaf: 2_000,
     },
     SearchIndex {
+        bytes: "SELECT COALESCE(SUM(LENGTH(search_text) + LENGTH(search_phone)), 0) FROM conversation_search_queue",
         fill: "INSERT INTO conversations_fts(rowid, search_text, search_phone) \
                SELECT id, search_text, search_phone FROM conversation_search_queue ORDER BY id",
         clear: "DELETE FROM conversation_search_queue",
         merge: "INSERT INTO conversations_fts(conversations_fts, rank) VALUES ('merge', ?1)",
-        rows_per_leaf: 10,
+        bytes_per_leaf: 300,
     },
 ];
 
-/// Pages of merging for each leaf page a group adds to an index. FTS5's automerge merged 64
-/// pages per level of the index for every 64 leaves written (each page is merged again at
-/// every level it climbs), in one burst of 8-18 ms at the ingest bench's steady 1,000/s;
-/// twice that rate in small steps keeps the levels as short (a merge only starts on a level
-/// holding 4 segments, so extra pages cost nothing when there is nothing to merge), and a
-/// group's share measured at most 6 ms, under 1 ms at full load.
-const MERGE_PAGES_PER_LEAF: usize = 16;
+/// Pages of merging for each leaf page's worth of text added to an index. FTS5's automerge
+/// merged 64 pages per level of the index for every 64 leaves written (each page is merged
+/// again at every level it climbs), in one burst of 8-18 ms at the ingest bench's steady
+/// 1,000/s; twice that rate in small steps keeps the levels as short (a merge only starts on a
+/// level holding 4 segments). Owed in proportion to the text: when it was owed for each
+/// group's segment whatever its size, a steady 1,000 messages/s (groups of one or two) owed
+/// 16 pages a message, and merging the long doclists of common words took 5 ms a group.
+const MERGE_PAGES_PER_LEAF: i64 = 16;
+/// Groups of this many requests or more merge in their own transaction, as part of the group:
+/// the writer is busy, and a transaction of its own would cost a commit more. Smaller groups
+/// leave merging to the upkeep after their answers.
+const MERGE_IN_GROUP: usize = 8;
+/// Most pages merged in one step.
+const MERGE_STEP: i64 = 64;
+/// Pages owed that are merged after a group even when requests are waiting.
+const MERGE_OWED_MAX: i64 = 256;
 
 impl SearchIndex {
-    /// Pages of merging for a group that added `rows` rows: at least one leaf's worth (a
-    /// segment is never smaller than one page).
-    fn merge_pages(&self, rows: usize) -> i64 {
-        (rows.div_ceil(self.rows_per_leaf).max(1) * MERGE_PAGES_PER_LEAF) as i64
+    /// Pages of merging owed for `bytes` of text added (at least one page for any text).
+    fn merge_pages(&self, bytes: i64) -> i64 {
+        (bytes.max(0) * MERGE_PAGES_PER_LEAF + self.bytes_per_leaf - 1) / self.bytes_per_leaf
     }
 }
 
@@ -566,10 +579,12 @@ impl SearchIndex {
 const SEARCH_QUEUE_EXISTS_SQL: &str =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'message_search_queue'";
 
-/// The writer's knowledge of the search queue: unknown until a group finds it.
+/// The writer's knowledge of the search queue (unknown until a group finds it), and the text
+/// added to each of [`SEARCH_INDEXES`] that merging has not yet paid for, in bytes.
 #[derive(Default)]
 struct SearchQueue {
     exists: bool,
+    owed: [i64; SEARCH_INDEXES.len()],
 }
 
 impl SearchQueue {
@@ -580,32 +595,162 @@ impl SearchQueue {
             self.exists = n > 0;
         }
         if self.exists {
-            for index in &SEARCH_INDEXES {
-                let rows = conn.execute(index.fill).await.map_err(e)?.rows_affected() as usize;
-                conn.execute(index.clear).await.map_err(e)?;
-                if rows > 0 {
-                    sqlx::query(index.merge).bind(index.merge_pages(rows)).execute(&mut *conn).await.map_err(e)?;
+            for (index, owed) in SEARCH_INDEXES.iter().zip(&mut self.owed) {
+                let bytes: i64 = sqlx::query_scalar(index.bytes).fetch_one(&mut *conn).await.map_err(e)?;
+                if bytes > 0 {
+                    conn.execute(index.fill).await.map_err(e)?;
+                    conn.execute(index.clear).await.map_err(e)?;
+                    *owed += bytes;
                 }
             }
         }
         Ok(())
     }
 
-    fn flush_fast(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    /// Moves the queues into the indexes; with `merge`, then merges a step in the same
+    /// transaction.
+    fn flush_fast(&mut self, conn: &rusqlite::Connection, merge: bool) -> rusqlite::Result<()> {
         if !self.exists {
             let n: i64 = conn.query_row(SEARCH_QUEUE_EXISTS_SQL, [], |r| r.get(0))?;
             self.exists = n > 0;
         }
         if self.exists {
-            for index in &SEARCH_INDEXES {
-                let rows = conn.prepare_cached(index.fill)?.execute([])?;
-                conn.prepare_cached(index.clear)?.execute([])?;
-                if rows > 0 {
-                    conn.prepare_cached(index.merge)?.execute([index.merge_pages(rows)])?;
+            for (index, owed) in SEARCH_INDEXES.iter().zip(&mut self.owed) {
+                let bytes: i64 = conn.prepare_cached(index.bytes)?.query_row([], |r| r.get(0))?;
+                if bytes > 0 {
+                    conn.prepare_cached(index.fill)?.execute([])?;
+                    conn.prepare_cached(index.clear)?.execute([])?;
+                    *owed += bytes;
                 }
+            }
+            if merge {
+                self.owed = self.merge_step(conn)?;
             }
         }
         Ok(())
+    }
+
+    /// Pages of merging owed, all indexes together.
+    fn owed_pages(&self) -> i64 {
+        SEARCH_INDEXES.iter().zip(&self.owed).map(|(index, &owed)| index.merge_pages(owed)).sum()
+    }
+
+    /// One step of merging (at most [`MERGE_STEP`] pages an index) in the current transaction:
+    /// what is owed once it commits. An index where the merge found nothing to merge owes
+    /// nothing more.
+    fn merge_step(&self, conn: &rusqlite::Connection) -> rusqlite::Result<[i64; SEARCH_INDEXES.len()]> {
+        let mut owed = self.owed;
+        for (index, owed) in SEARCH_INDEXES.iter().zip(&mut owed) {
+            let pages = index.merge_pages(*owed).min(MERGE_STEP);
+            if pages > 0 {
+                let before = conn.total_changes();
+                conn.prepare_cached(index.merge)?.execute([pages])?;
+                // FTS5 counts two changes or more when a merge did some work.
+                *owed = if conn.total_changes() - before < 2 {
+                    0
+                } else {
+                    (*owed - pages * index.bytes_per_leaf / MERGE_PAGES_PER_LEAF).max(0)
+                };
+            }
+        }
+        Ok(owed)
+    }
+
+    /// [`Self::merge_step`] in a transaction of its own; what a failure leaves stays owed.
+    fn merge(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        statement_result(conn, "BEGIN IMMEDIATE")?;
+        match self.merge_step(conn).and_then(|owed| statement_result(conn, "COMMIT").map(|()| owed)) {
+            Ok(owed) => {
+                self.owed = owed;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The writer's upkeep when it is lightly loaded, done after a group's answers so that no
+/// request waits on it: merging the full-text indexes' new segments and checkpointing the WAL.
+///
+/// Under load both run as before, inside the group's transaction: its merges before the COMMIT
+/// (groups of [`MERGE_IN_GROUP`] requests or more), SQLite's own checkpoint in the COMMIT once
+/// the WAL passes 4,000 pages (moved after the answers, it cost 8 % of the messages a second
+/// over HTTP). A light load's groups (one or two messages at a steady 1,000 a second) leave
+/// them here: a checkpoint of 4,000 pages (10-30 ms) or a run of merges over the index's
+/// longest doclists (5 ms a group, for tens of groups) held every request behind it, and the
+/// p99 there moved between 4.6 and 14.8 ms from run to run. After a small group with no
+/// request waiting, or when none has come for a while, the writer merges a step (at most a
+/// quarter of its time: after a step of d ms, none for 3d) and checkpoints every
+/// [`CHECKPOINT_EVERY`], so that each checkpoint is small and SQLite's rarely comes due.
+struct Upkeep {
+    next_merge: Instant,
+    last_checkpoint: Instant,
+    /// Commits since the last checkpoint.
+    commits: u64,
+}
+
+/// How often the writer checkpoints under a light load.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+impl Upkeep {
+    fn new() -> Upkeep {
+        let now = Instant::now();
+        Upkeep { next_merge: now, last_checkpoint: now, commits: 0 }
+    }
+
+    /// How long until upkeep is due, if any is pending (the writer waits that long for a
+    /// request before it takes the time).
+    fn due_in(&self, queue: &SearchQueue) -> Option<Duration> {
+        let merge = (queue.owed_pages() > 0).then(|| self.next_merge.saturating_duration_since(Instant::now()));
+        let checkpoint = (self.commits > 0).then(|| CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed()));
+        match (merge, checkpoint) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Upkeep after a group (`light`: a small group, and no request waiting) or while the
+    /// writer waits for a request (`light`).
+    fn run(&mut self, conn: &rusqlite::Connection, queue: &mut SearchQueue, light: bool) {
+        let owed = queue.owed_pages();
+        let started = Instant::now();
+        if owed >= MERGE_OWED_MAX || (owed > 0 && light && started >= self.next_merge) {
+            let merged = queue.merge(conn);
+            let took = started.elapsed();
+            self.next_merge = Instant::now() + took * 3;
+            match merged {
+                Ok(()) => self.commits += 1,
+                Err(e) => {
+                    tracing::error!("sqlite writer full-text merge: {e}");
+                    self.next_merge += Duration::from_secs(1);
+                }
+            }
+        }
+        if light && self.commits > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            self.checkpoint(conn);
+        }
+    }
+
+    fn checkpoint(&mut self, conn: &rusqlite::Connection) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::error!("sqlite writer checkpoint: {e}");
+        }
+        self.last_checkpoint = Instant::now();
+        self.commits = 0;
+    }
+
+    /// When the writer stops: what merging is owed (a bounded number of steps), then a
+    /// checkpoint.
+    fn finish(&mut self, conn: &rusqlite::Connection, queue: &mut SearchQueue) {
+        for _ in 0..64 {
+            if queue.owed_pages() == 0 || queue.merge(conn).is_err() {
+                break;
+            }
+        }
+        self.checkpoint(conn);
     }
 }
 
@@ -692,7 +837,19 @@ async fn group_writer(
     let mut done: Vec<Completion> = Vec::with_capacity(max_group);
     let pending = Arc::new(std::sync::Mutex::new(PendingEvents::default()));
     let mut queue = SearchQueue::default();
-    while let Some(first) = rx.recv().await {
+    let mut upkeep = Upkeep::new();
+    loop {
+        let first = match upkeep.due_in(&queue) {
+            Some(wait) => match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(first) => first,
+                Err(_) => {
+                    upkeep.run(&fast, &mut queue, true);
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(first) = first else { break };
         let mut next = Some(first);
         while let Some(op) = next.take() {
             match op {
@@ -703,14 +860,18 @@ async fn group_writer(
                 next = rx.try_recv().ok();
             }
         }
-        metrics::histogram!("charla_sqlite_group_size").record((batch.len() + fast_batch.len()) as f64);
+        let size = batch.len() + fast_batch.len();
+        metrics::histogram!("charla_sqlite_group_size").record(size as f64);
         if !fast_batch.is_empty() {
             run_fast_group(&fast, &mut fast_batch, &mut batch, &mut queue);
         }
         if !batch.is_empty() {
             run_group(&mut conn, &mut batch, &mut done, &pending, &mut queue).await;
         }
+        upkeep.commits += 1;
+        upkeep.run(&fast, &mut queue, size < MERGE_IN_GROUP && rx.is_empty());
     }
+    upkeep.finish(&fast, &mut queue);
     let _ = conn.close().await;
     let _ = fast.close();
 }
@@ -779,7 +940,7 @@ fn run_fast_group(
             Err("a request failed".to_string())
         } else {
             flush_events_fast(conn, &pending.rows)
-                .and_then(|()| queue.flush_fast(conn))
+                .and_then(|()| queue.flush_fast(conn, ran.len() >= MERGE_IN_GROUP))
                 .and_then(|()| statement_result(conn, "COMMIT"))
                 .map_err(|e| e.to_string())
         };

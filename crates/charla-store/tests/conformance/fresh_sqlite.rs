@@ -36,12 +36,14 @@ async fn structure(c: &mut sqlx::SqliteConnection, index: &str) -> (u64, u64) {
 
 /// Each group commit adds one segment to each full-text index it fills. FTS5's own automerge
 /// merged them in bursts (8-18 ms in one group's commit, with every later delivery waiting
-/// behind it); the writer now turns it off and merges a few pages in every group instead, so
-/// no level keeps 4 segments (without those merges, up to 15 pile up on a level before a crisis
-/// merge: 16 segments on 2 levels here). Written one message per group, as at a steady low
-/// rate, the indexes stay merged and whole.
+/// behind it); the writer turns it off and merges a little at a time instead, so no level keeps
+/// 4 segments (without those merges, up to 15 pile up on a level before a crisis merge: 16
+/// segments on 2 levels here). Written one message per group, as at a steady low rate, the
+/// writer merges and checkpoints between requests (sql/mod.rs, `Upkeep`): a moment later, while
+/// the server runs, the indexes are merged and whole, and the database file itself (the WAL
+/// aside) holds every message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn search_indexes_merge_a_little_in_every_group() {
+async fn a_light_load_is_merged_and_checkpointed_between_requests() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("charla.db");
     let url = format!("sqlite://{}", path.display());
@@ -58,6 +60,19 @@ async fn search_indexes_merge_a_little_in_every_group() {
         let msg = inbound(w.channel.id, &format!("p{i}"), &format!("c{}", i % SENDERS), &format!("Sender {i}"), &text);
         ingest(&store, msg, T0 + i).await;
     }
+    // The writer's upkeep waits for a pause in the requests (a checkpoint comes every 50 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let file_only = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).immutable(true).read_only(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&file_only).await.expect("connect to the file alone");
+    let in_file: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&mut c).await.expect("count");
+    assert_eq!(in_file, MESSAGES, "the database file holds every message: the WAL was checkpointed");
+    let _ = c.close().await;
+    let mut c = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+    for index in ["message_search", "conversations_fts"] {
+        let (levels, segments) = structure(&mut c, index).await;
+        assert!(segments <= 3 * levels, "{index}: {segments} segments on {levels} levels while running");
+    }
+    let _ = c.close().await;
     store.shutdown().await;
 
     let mut c = sqlx::SqliteConnection::connect(&url).await.expect("connect");
