@@ -6,7 +6,8 @@
 //! receiving every event; `--visitors N`: N website visitors' widget sockets open meanwhile).
 //! The server answers only once the message is durable. Latency runs
 //! from the request's start (its scheduled time in the steady run, so a stall is not hidden) to
-//! the operator's receipt; the send time travels in the message text.
+//! the operator's receipt; the send time travels in the message text. Before each steady run
+//! the store is settled (PostgreSQL: a `CHECKPOINT`, see `Backend::settle`).
 //!
 //! Baseline: the same workload through `Store::ingest_inbound` in this process, on the same
 //! database with the same durability (SQLite `synchronous=FULL` group commit; PostgreSQL
@@ -375,6 +376,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let receiver = Receiver::start(&api, expected.clone()).await?;
     let watchers = Receiver::start_more(&api, sizes.watchers, &expected).await?;
+    backend.settle().await;
     let (st, _) = steady(&sink, "http-steady", sizes.steady_rate, sizes.steady_secs).await?;
     expected.store(st.messages, Ordering::Relaxed);
     let Received { latencies: mut steady_lat, sent_ms, .. } = receiver.finish().await?;
@@ -408,6 +410,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let direct = Sink::Direct { store: store.clone(), channel_id: direct_channel.id };
     let (base_sat, mut base_sat_lat) =
         saturate(&direct, "direct", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
+    backend.settle().await;
     let (_, mut base_steady_lat) = steady(&direct, "direct-steady", sizes.steady_rate, sizes.steady_secs).await?;
     store.shutdown().await;
 

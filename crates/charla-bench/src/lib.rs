@@ -307,6 +307,20 @@ impl Backend {
         Ok(())
     }
 
+    /// Before a steady-rate run: PostgreSQL writes out what the runs before left dirty (a
+    /// `CHECKPOINT`), so that the run measures the rate it is given, not PostgreSQL catching up
+    /// on a saturated run's WAL (about 500 MB, whose checkpoint otherwise spreads over the
+    /// next 15 s with stalls of 50-130 ms). Best effort: a role without the right to
+    /// checkpoint gets a note and the run goes on. SQLite: nothing (the server's writer
+    /// checkpoints its own WAL).
+    pub async fn settle(&self) {
+        if self.kind == StoreKind::Postgres
+            && let Err(e) = self.pg_admin("CHECKPOINT").await
+        {
+            eprintln!("  (PostgreSQL CHECKPOINT before the steady run failed: {e})");
+        }
+    }
+
     /// The URL of database `db` on the bench's PostgreSQL server.
     pub fn pg_url(&self, db: &str) -> String {
         let admin = self.pg_admin_url.split('?').next().unwrap_or(&self.pg_admin_url);
