@@ -83,6 +83,12 @@ async fn say(s: &TestServer, ch: Id, token: &str, cmid: &str, text: &str) -> (u1
     (st, v)
 }
 
+/// [`say`], which must be accepted.
+async fn said(s: &TestServer, ch: Id, token: &str, cmid: &str, text: &str) {
+    let (st, v) = say(s, ch, token, cmid, text).await;
+    assert_eq!(st, 201, "{v}");
+}
+
 async fn visitors_are_kept_apart(s: &TestServer) {
     let site = site(s, json!({})).await;
     let ch = site.channel;
@@ -338,10 +344,8 @@ async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
     // Online before writing: neither has a conversation yet.
     let (mut a, mut b) = (Widget::connect(s, ch, &ta).await, Widget::connect(s, ch, &tb).await);
 
-    let (st, _) = say(s, ch, &ta, "a1", "hello from A").await;
-    assert_eq!(st, 201);
-    let (st, _) = say(s, ch, &tb, "b1", "hello from B").await;
-    assert_eq!(st, 201);
+    said(s, ch, &ta, "a1", "hello from A").await;
+    said(s, ch, &tb, "b1", "hello from B").await;
     let frames = a.until_message("hello from A").await;
     assert!(!texts(&frames).contains(&"hello from B"), "{frames:#?}");
 
@@ -366,10 +370,8 @@ async fn visitors_hear_their_own_conversation_live(s: &TestServer) {
     // Another channel's traffic reaches no visitor: A's next frame is its own next message.
     let other = site_in_same_server(s).await;
     let tc = token(&visit(s, other, None).await);
-    let (st, _) = say(s, other, &tc, "c1", "elsewhere").await;
-    assert_eq!(st, 201);
-    let (st, _) = say(s, ch, &ta, "a2", "again from A").await;
-    assert_eq!(st, 201);
+    said(s, other, &tc, "c1", "elsewhere").await;
+    said(s, ch, &ta, "a2", "again from A").await;
     let frames = a.until_message("again from A").await;
     assert!(!texts(&frames).contains(&"elsewhere"), "{frames:#?}");
 }

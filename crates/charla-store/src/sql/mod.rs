@@ -862,14 +862,16 @@ async fn group_writer(
         }
         let size = batch.len() + fast_batch.len();
         metrics::histogram!("charla_sqlite_group_size").record(size as f64);
+        // Under load a group merges in its own transaction; a light load leaves it to upkeep.
+        let loaded = size >= MERGE_IN_GROUP;
         if !fast_batch.is_empty() {
-            run_fast_group(&fast, &mut fast_batch, &mut batch, &mut queue);
+            run_fast_group(&fast, &mut fast_batch, &mut batch, &mut queue, loaded);
         }
         if !batch.is_empty() {
             run_group(&mut conn, &mut batch, &mut done, &pending, &mut queue).await;
         }
         upkeep.commits += 1;
-        upkeep.run(&fast, &mut queue, size < MERGE_IN_GROUP && rx.is_empty());
+        upkeep.run(&fast, &mut queue, !loaded && rx.is_empty());
     }
     upkeep.finish(&fast, &mut queue);
     let _ = conn.close().await;
@@ -888,6 +890,7 @@ fn run_fast_group(
     ops: &mut Vec<FastOp>,
     slow: &mut Vec<WriteOp>,
     queue: &mut SearchQueue,
+    merge: bool,
 ) {
     for savepoints in [false, true] {
         // Each statement prepared once: preparing BEGIN, the seq query and COMMIT for every
@@ -940,7 +943,7 @@ fn run_fast_group(
             Err("a request failed".to_string())
         } else {
             flush_events_fast(conn, &pending.rows)
-                .and_then(|()| queue.flush_fast(conn, ran.len() >= MERGE_IN_GROUP))
+                .and_then(|()| queue.flush_fast(conn, merge))
                 .and_then(|()| statement_result(conn, "COMMIT"))
                 .map_err(|e| e.to_string())
         };
