@@ -12,8 +12,15 @@
 //! Baseline: the same workload through `Store::ingest_inbound` in this process, on the same
 //! database with the same durability (SQLite `synchronous=FULL` group commit; PostgreSQL
 //! commits), without HTTP, signature or WebSocket. Latency there ends when the call returns.
+//!
+//! Where the CPU goes at saturation (`crate::cpu`): CPU time per message of the whole machine
+//! (server, load generator, database, kernel), of the server process and of its SQLite writer
+//! thread, each against the same figure of the in-process run (the server's against the bench
+//! process, which is then the store and its callers). On SQLite a line sets the machine's
+//! figure against what the CPUs allow at 20,000 messages/s.
 
 use crate::client::{Api, RawConn, sign};
+use crate::cpu;
 use crate::report::{Better, Report, ScenarioResult, p50_p99};
 use crate::server::{Server, Target};
 use crate::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Sizes, StoreKind};
@@ -365,10 +372,12 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let receiver = Receiver::start(&api, expected.clone()).await?;
     let watchers = Receiver::start_more(&api, sizes.watchers, &expected).await?;
     let started = Instant::now();
+    let cpu_before = cpu::sample(Some(server.pid()));
     let (sat, _) = saturate(&sink, "http", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
     expected.store(sat.messages, Ordering::Relaxed);
     let Received { latencies: mut sat_lat, last, .. } = receiver.finish().await?;
     Receiver::finish_all(watchers).await?;
+    let sat_cpu = cpu::PerMessage::between(&cpu_before, &cpu::sample(Some(server.pid())), sat.messages);
     // Sustained means delivered: the run ends when the operator has the last message.
     let sat_elapsed = last.map_or(sat.elapsed, |l| l.saturating_duration_since(started).max(sat.elapsed));
     let http_rate = sat.messages as f64 / sat_elapsed.as_secs_f64().max(1e-9);
@@ -408,8 +417,10 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
         })
         .await?;
     let direct = Sink::Direct { store: store.clone(), channel_id: direct_channel.id };
+    let cpu_before = cpu::sample(None);
     let (base_sat, mut base_sat_lat) =
         saturate(&direct, "direct", sizes.clients, sizes.ingest_messages, sizes.ingest_secs).await?;
+    let base_cpu = cpu::PerMessage::between(&cpu_before, &cpu::sample(None), base_sat.messages);
     backend.settle().await;
     let (_, mut base_steady_lat) = steady(&direct, "direct-steady", sizes.steady_rate, sizes.steady_secs).await?;
     store.shutdown().await;
@@ -433,6 +444,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
         base_sat.rate(),
         rate_target,
     ));
+    cpu_rows(report, store_name, &sat_cpu, &base_cpu);
     report.push(ScenarioResult::new(n, store_name, "saturated_p50", p50, "ms", b50, None));
     report.push(ScenarioResult::new(n, store_name, "saturated_p99", p99, "ms", b99, None));
     let at = format!("at_{}_per_s", sizes.steady_rate);
@@ -440,6 +452,38 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
     let p99_target = (sizes.steady_rate == 1_000).then_some((Better::Lower, 10.0));
     report.push(ScenarioResult::new(n, store_name, &format!("{at}_p99"), s99, "ms", bs99, p99_target));
     Ok(target)
+}
+
+/// CPU time a message costs at saturation, over HTTP against in-process: the whole machine's
+/// (server, load generator, database, kernel), the server's (baseline: the store and its callers
+/// in the bench's process) and the SQLite writer thread's; and a line that sets the machine's
+/// figure against what the CPUs allow at the throughput target.
+fn cpu_rows(report: &mut Report, store: &str, http: &cpu::PerMessage, direct: &cpu::PerMessage) {
+    let rows = [
+        ("cpu_per_message", http.machine, direct.machine),
+        ("server_cpu_per_message", http.server, direct.bench),
+        ("writer_cpu_per_message", http.writer, direct.writer),
+    ];
+    for (metric, value, baseline) in rows {
+        if let (Some(v), Some(b)) = (value, baseline) {
+            report.push(ScenarioResult::new("ingest", store, metric, v, "µs", b, None));
+        }
+    }
+    let (Some(machine), Some(server)) = (http.machine, http.server) else { return };
+    let writer = http.writer.map(|w| format!(" (its SQLite writer thread {w:.0})")).unwrap_or_default();
+    let load = http.bench.map(|b| format!(" + load generator {b:.0}")).unwrap_or_default();
+    let rest = machine - server - http.bench.unwrap_or(0.0);
+    let budget = match http.writer {
+        Some(_) => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            format!("; 20,000 messages/s on {cpus} CPUs allow {:.0} µs", cpus as f64 * 1e6 / 20_000.0)
+        }
+        None => String::new(),
+    };
+    println!(
+        "ingest ({store}): CPU per message at saturation {machine:.0} µs = server {server:.0}{writer}{load} \
+         + the rest of the machine {rest:.0}{budget}"
+    );
 }
 
 #[cfg(test)]

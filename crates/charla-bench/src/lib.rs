@@ -16,6 +16,7 @@
 //! bench working, and checks only the shape of what it reports.
 
 pub mod client;
+pub mod cpu;
 pub mod dataset;
 pub mod idle;
 pub mod inbox;

@@ -63,6 +63,26 @@ fn every_scenario_runs_at_tiny_size_on_both_stores() {
             assert!(seen.contains(&(name.to_string(), store.to_string())), "no {name} figures for {store}: {seen:?}");
         }
     }
+    // Where the CPU goes at saturation: the machine and the server on both stores, the SQLite
+    // writer thread where there is one.
+    let metrics: BTreeSet<(String, String)> = rows
+        .iter()
+        .filter(|r| r["name"] == "ingest")
+        .map(|r| (r["store"].as_str().unwrap_or("").to_string(), r["metric"].as_str().unwrap_or("").to_string()))
+        .collect();
+    for (store, metric) in [
+        ("sqlite", "cpu_per_message"),
+        ("sqlite", "server_cpu_per_message"),
+        ("sqlite", "writer_cpu_per_message"),
+        ("postgres", "cpu_per_message"),
+        ("postgres", "server_cpu_per_message"),
+    ] {
+        assert!(
+            metrics.contains(&(store.to_string(), metric.to_string())),
+            "no ingest {metric} for {store}: {metrics:?}"
+        );
+    }
+    assert!(stdout.contains("CPU per message at saturation"), "the CPU line is printed:\n{stdout}");
     assert!(
         !dir.path().join("bench-data").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false),
         "--cleanup leaves nothing behind"
