@@ -19,7 +19,7 @@ pub struct ProcessCpu {
 }
 
 /// What [`sample`] reads at one moment.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Sample {
     /// Busy time of every CPU of the machine (user, system, interrupts; not idle, I/O wait or
     /// steal), summed.
@@ -67,7 +67,7 @@ fn process(pid: u32) -> Option<ProcessCpu> {
 }
 
 /// What each part spent between two samples, in microseconds per message.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct PerMessage {
     pub machine: Option<f64>,
     pub server: Option<f64>,
@@ -81,15 +81,18 @@ impl PerMessage {
             let d = y?.checked_sub(x?)?;
             (messages > 0).then(|| d.as_secs_f64() * 1e6 / messages as f64)
         };
-        let server = a.server.zip(b.server);
-        let bench = a.bench.zip(b.bench);
+        // One figure of a process (`part` of its samples) between the two samples.
+        let of = |x: Option<ProcessCpu>, y: Option<ProcessCpu>, part: fn(&ProcessCpu) -> Option<Duration>| {
+            per(x.as_ref().and_then(part), y.as_ref().and_then(part))
+        };
+        let total = |p: &ProcessCpu| Some(p.total);
+        let writer = |p: &ProcessCpu| p.writer;
         PerMessage {
             machine: per(a.machine, b.machine),
-            server: server.and_then(|(x, y)| per(Some(x.total), Some(y.total))),
-            writer: server
-                .and_then(|(x, y)| per(x.writer, y.writer))
-                .or_else(|| bench.and_then(|(x, y)| per(x.writer, y.writer))),
-            bench: bench.and_then(|(x, y)| per(Some(x.total), Some(y.total))),
+            server: of(a.server, b.server, total),
+            // The server's writer, or in-process the bench's own.
+            writer: of(a.server, b.server, writer).or_else(|| of(a.bench, b.bench, writer)),
+            bench: of(a.bench, b.bench, total),
         }
     }
 }

@@ -444,7 +444,7 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
         base_sat.rate(),
         rate_target,
     ));
-    cpu_rows(report, store_name, &sat_cpu, &base_cpu);
+    cpu_rows(report, store_name, &sat_cpu, &base_cpu, rate_target.map(|(_, t)| t));
     report.push(ScenarioResult::new(n, store_name, "saturated_p50", p50, "ms", b50, None));
     report.push(ScenarioResult::new(n, store_name, "saturated_p99", p99, "ms", b99, None));
     let at = format!("at_{}_per_s", sizes.steady_rate);
@@ -457,8 +457,8 @@ pub async fn run(backend: &mut Backend, sizes: &Sizes, report: &mut Report) -> a
 /// CPU time a message costs at saturation, over HTTP against in-process: the whole machine's
 /// (server, load generator, database, kernel), the server's (baseline: the store and its callers
 /// in the bench's process) and the SQLite writer thread's; and a line that sets the machine's
-/// figure against what the CPUs allow at the throughput target.
-fn cpu_rows(report: &mut Report, store: &str, http: &cpu::PerMessage, direct: &cpu::PerMessage) {
+/// figure against what the CPUs allow at the throughput target, where there is one.
+fn cpu_rows(report: &mut Report, store: &str, http: &cpu::PerMessage, direct: &cpu::PerMessage, rate: Option<f64>) {
     let rows = [
         ("cpu_per_message", http.machine, direct.machine),
         ("server_cpu_per_message", http.server, direct.bench),
@@ -473,13 +473,12 @@ fn cpu_rows(report: &mut Report, store: &str, http: &cpu::PerMessage, direct: &c
     let writer = http.writer.map(|w| format!(" (its SQLite writer thread {w:.0})")).unwrap_or_default();
     let load = http.bench.map(|b| format!(" + load generator {b:.0}")).unwrap_or_default();
     let rest = machine - server - http.bench.unwrap_or(0.0);
-    let budget = match http.writer {
-        Some(_) => {
+    let budget = rate
+        .map(|rate| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            format!("; 20,000 messages/s on {cpus} CPUs allow {:.0} µs", cpus as f64 * 1e6 / 20_000.0)
-        }
-        None => String::new(),
-    };
+            format!("; {rate:.0} messages/s on {cpus} CPUs allow {:.0} µs", cpus as f64 * 1e6 / rate)
+        })
+        .unwrap_or_default();
     println!(
         "ingest ({store}): CPU per message at saturation {machine:.0} µs = server {server:.0}{writer}{load} \
          + the rest of the machine {rest:.0}{budget}"
